@@ -1,0 +1,80 @@
+// Package activities holds leadflow's Temporal activities: every read and
+// write a workflow needs. Each activity is idempotent: the engine decides
+// inside one PostgreSQL transaction, so a retry after a crash changes nothing
+// twice, and what Temporal must do next (start or signal a run, deliver a
+// webhook) is taken from the outbox after commit.
+package activities
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+
+	"github.com/leadflow/leadflow/engine"
+	"github.com/leadflow/leadflow/store"
+	"github.com/leadflow/leadflow/workflows"
+)
+
+// Activities carries the dependencies of every activity.
+type Activities struct {
+	Engine    *engine.Engine
+	Store     *store.Store
+	Client    client.Client
+	TaskQueue string
+	HTTP      *http.Client
+	Log       zerolog.Logger
+	// Clock is the time events are applied at; time.Now by default.
+	Clock func() time.Time
+	// BatchSize is the most events one ApplyPartition transaction applies.
+	BatchSize int
+}
+
+func (a *Activities) now() time.Time {
+	if a.Clock != nil {
+		return a.Clock()
+	}
+	return time.Now()
+}
+
+// ApplyPartition applies due changes and pending events of a partition in
+// one transaction, then dispatches the outbox.
+func (a *Activities) ApplyPartition(ctx context.Context, in workflows.ApplyInput) (workflows.ApplyResult, error) {
+	size := a.BatchSize
+	if size <= 0 {
+		size = 500
+	}
+	res, err := a.Engine.ApplyPartition(ctx, in.Partition, a.now(), size)
+	if err != nil {
+		return workflows.ApplyResult{}, err
+	}
+	if err := a.dispatch(ctx, in.Partition); err != nil {
+		return workflows.ApplyResult{}, err
+	}
+	return workflows.ApplyResult{Events: res.Events, Due: res.Due, More: res.More, NextDue: res.NextDue}, nil
+}
+
+// ResumeRun continues a flow run after its wait ended and returns its next wait.
+func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*workflows.RunWait, error) {
+	now := in.Now
+	if now.IsZero() {
+		now = a.now()
+	}
+	w, err := a.Engine.ResumeRun(ctx, in.RunID, in.WaitSeq, in.Outcome, in.EventID, now)
+	if err != nil {
+		return nil, err
+	}
+	partition, err := a.Store.RunPartition(ctx, in.RunID)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.dispatch(ctx, partition); err != nil {
+		return nil, err
+	}
+	if w == nil {
+		return nil, nil
+	}
+	return &workflows.RunWait{RunID: w.RunID, WaitSeq: w.WaitSeq, Kind: w.Kind, Event: w.Event, Until: w.Until}, nil
+}

@@ -1,0 +1,88 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/leadflow/leadflow/store"
+	"github.com/leadflow/leadflow/workflows"
+)
+
+// dispatch hands the partition's outbox to Temporal, in order. Starting a
+// workflow that already exists and signalling one that has finished count as
+// done: outbox rows may be dispatched more than once after a crash.
+func (a *Activities) dispatch(ctx context.Context, partition int) error {
+	for {
+		items, err := a.Store.PendingOutbox(ctx, partition, 200)
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		var done []int64
+		var firstErr error
+		for _, it := range items {
+			if err := a.dispatchOne(ctx, it); err != nil {
+				firstErr = fmt.Errorf("error dispatching %s %s: %w", it.Kind, it.WorkflowID, err)
+				break
+			}
+			done = append(done, it.ID)
+		}
+		if err := a.Store.MarkDispatched(ctx, done, a.now()); err != nil {
+			return err
+		}
+		if firstErr != nil {
+			return firstErr
+		}
+		if len(items) < 200 {
+			return nil
+		}
+	}
+}
+
+func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error {
+	opts := client.StartWorkflowOptions{
+		ID:                    it.WorkflowID,
+		TaskQueue:             a.TaskQueue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}
+	var err error
+	switch it.Kind {
+	case "start_run":
+		var w workflows.RunWait
+		if err := json.Unmarshal(it.Payload, &w); err != nil {
+			return err
+		}
+		_, err = a.Client.ExecuteWorkflow(ctx, opts, workflows.RunWorkflowName, w)
+	case "deliver":
+		var in workflows.DeliveryInput
+		if err := json.Unmarshal(it.Payload, &in); err != nil {
+			return err
+		}
+		_, err = a.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflowName, in)
+	case "signal_run":
+		var s workflows.RunSignal
+		if err := json.Unmarshal(it.Payload, &s); err != nil {
+			return err
+		}
+		err = a.Client.SignalWorkflow(ctx, it.WorkflowID, "", workflows.SignalRunEvent, s)
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil // the run's workflow already ended
+		}
+	default:
+		return fmt.Errorf("unknown outbox kind %q", it.Kind)
+	}
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,417 @@
+// Package api is leadflow's HTTP API: event ingestion (native and
+// Segment-compatible), contact upserts, the read routes sales and marketers
+// use (contacts, score history, the hot list, CRM tasks, accounts) and the
+// publication of definitions. It answers JSON; api/openapi.yaml describes
+// every route and is served at /openapi.yaml.
+//
+// The API never changes contact state itself: it appends events to the
+// durable log in PostgreSQL and wakes the partition workflows that apply
+// them. All SQL lives in package store.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/leadflow/leadflow/metrics"
+	"github.com/leadflow/leadflow/store"
+)
+
+// Waker wakes the partition workflows after events are committed to the log.
+// The engine implements it; the API calls it after every insert that added
+// events. A lost wake-up only delays application: partitions also poll.
+type Waker interface {
+	Wake(ctx context.Context, partitions []int)
+}
+
+// Config configures the API.
+type Config struct {
+	Store *store.Store
+	// Waker is told which partitions received new events; may be nil.
+	Waker Waker
+	// AdminKey may call every route; IngestKey may only send events
+	// (POST /v1/events and the Segment-compatible routes). A key that is
+	// empty matches nothing.
+	AdminKey, IngestKey string
+	Log                 zerolog.Logger
+	// MaxBodyBytes limits request bodies (default 1 MiB); larger → 413.
+	MaxBodyBytes int64
+	// Ready reports readiness for /readyz (database and Temporal reachable).
+	// When nil, /readyz pings the database.
+	Ready func(ctx context.Context) error
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// ContactWait is how long POST /v1/contacts waits for its event to be
+	// applied before answering 202 (default 5s).
+	ContactWait time.Duration
+}
+
+// Limits of the API.
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultContactWait  = 5 * time.Second
+	MaxBatch            = 1000 // events per request
+	maxDetails          = 100  // validation problems reported per response
+	maxIDLen            = 256
+	maxTypeLen          = 100
+	maxFuture           = 24 * time.Hour
+	contactPoll         = 20 * time.Millisecond
+)
+
+//go:embed openapi.yaml
+var openAPISpec []byte
+
+// OpenAPI returns the embedded OpenAPI 3.1 document describing the API.
+func OpenAPI() []byte { return append([]byte(nil), openAPISpec...) }
+
+type access int
+
+const (
+	public access = iota
+	ingest        // the ingest key or the admin key
+	admin         // the admin key only
+)
+
+type route struct {
+	method, path string
+	access       access
+	handler      http.HandlerFunc
+}
+
+type server struct {
+	cfg Config
+	log zerolog.Logger
+}
+
+// New returns the API's handler.
+func New(cfg Config) http.Handler {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ContactWait <= 0 {
+		cfg.ContactWait = DefaultContactWait
+	}
+	s := &server{cfg: cfg, log: cfg.Log}
+	routes := []route{
+		{"GET", "/healthz", public, s.healthz},
+		{"GET", "/readyz", public, s.readyz},
+		{"GET", "/metrics", public, metrics.Handler().ServeHTTP},
+		{"GET", "/openapi.yaml", public, s.openapi},
+
+		{"POST", "/v1/events", ingest, s.postEvents},
+		{"POST", "/v1/track", ingest, s.segment("track")},
+		{"POST", "/v1/identify", ingest, s.segment("identify")},
+		{"POST", "/v1/page", ingest, s.segment("page")},
+		{"POST", "/v1/screen", ingest, s.segment("screen")},
+		{"POST", "/v1/group", ingest, s.segment("group")},
+		{"POST", "/v1/alias", ingest, s.segment("alias")},
+		{"POST", "/v1/batch", ingest, s.segmentBatch},
+
+		{"POST", "/v1/contacts", admin, s.postContact},
+		{"GET", "/v1/contacts/{contact_id}", admin, s.getContact},
+		{"GET", "/v1/contacts/{contact_id}/score-history", admin, s.getScoreHistory},
+		{"GET", "/v1/leads", admin, s.getLeads},
+		{"GET", "/v1/tasks", admin, s.getTasks},
+		{"GET", "/v1/accounts/{account_id}", admin, s.getAccount},
+
+		{"POST", "/v1/definitions", admin, s.postDefinitions},
+		{"GET", "/v1/definitions", admin, s.listDefinitions},
+		{"GET", "/v1/definitions/{id}", admin, s.getDefinition},
+		{"POST", "/v1/definitions/{id}/pause", admin, s.setDefinitionStatus("paused")},
+		{"POST", "/v1/definitions/{id}/resume", admin, s.setDefinitionStatus("published")},
+	}
+	mux := http.NewServeMux()
+	allowed := map[string][]string{}
+	var paths []string
+	for _, rt := range routes {
+		h := rt.handler
+		if rt.access != public {
+			h = s.authenticate(rt.access, h)
+		}
+		mux.HandleFunc(rt.method+" "+rt.path, h)
+		if allowed[rt.path] == nil {
+			paths = append(paths, rt.path)
+		}
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	// Other methods on a known path: 405 with Allow, in JSON.
+	for _, p := range paths {
+		methods := allowed[p]
+		for _, m := range methods {
+			if m == "GET" {
+				methods = append(methods, "HEAD")
+				break
+			}
+		}
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s; see /openapi.yaml", r.Method, r.URL.Path))
+	})
+	return s.observe(s.recover(mux))
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// observe logs every request and records its duration by route pattern.
+func (s *server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		elapsed := time.Since(start)
+		pattern := r.Pattern // set by the ServeMux on this request
+		if pattern == "" {
+			pattern = "unmatched"
+		}
+		metrics.HTTPRequestSeconds.WithLabelValues(pattern, strconv.Itoa(sw.status)).Observe(elapsed.Seconds())
+		level := zerolog.InfoLevel
+		switch {
+		case sw.status >= 500:
+			level = zerolog.ErrorLevel
+		case r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics":
+			level = zerolog.DebugLevel
+		}
+		s.log.WithLevel(level).
+			Str("method", r.Method).
+			Str("path", r.URL.Path).
+			Str("route", pattern).
+			Int("status", sw.status).
+			Int("bytes", sw.bytes).
+			Dur("duration", elapsed).
+			Str("remote", r.RemoteAddr).
+			Msg("http request")
+	})
+}
+
+// recover turns a panic in a handler into a 500 and logs it with its stack.
+func (s *server) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error().Str("method", r.Method).Str("path", r.URL.Path).
+				Str("panic", fmt.Sprint(v)).Bytes("stack", debug.Stack()).Msg("panic serving HTTP request")
+			if sw, ok := w.(*statusWriter); ok && sw.status != 0 {
+				return // the response has started; nothing more can be said
+			}
+			writeError(w, http.StatusInternalServerError, "internal error")
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate checks the key: "Authorization: Bearer <key>", or HTTP Basic
+// with the key as the user name (Segment's write key; the password is
+// ignored).
+func (s *server) authenticate(need access, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key, ok := credential(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="leadflow"`)
+			writeError(w, http.StatusUnauthorized, "missing API key: send \"Authorization: Bearer <key>\" (or the key as the HTTP Basic user name)")
+			return
+		}
+		var got access
+		switch {
+		case keyEqual(key, s.cfg.AdminKey):
+			got = admin
+		case keyEqual(key, s.cfg.IngestKey):
+			got = ingest
+		default:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="leadflow", error="invalid_token"`)
+			writeError(w, http.StatusUnauthorized, "unknown API key")
+			return
+		}
+		if got < need {
+			writeError(w, http.StatusForbidden, "the ingest key may only send events; this route needs the admin key")
+			return
+		}
+		next(w, r)
+	}
+}
+
+func credential(r *http.Request) (string, bool) {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	scheme, rest, _ := strings.Cut(h, " ")
+	rest = strings.TrimSpace(rest)
+	switch {
+	case strings.EqualFold(scheme, "Bearer") && rest != "":
+		return rest, true
+	case strings.EqualFold(scheme, "Basic") && rest != "":
+		raw, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil {
+			return "", false
+		}
+		user, _, _ := strings.Cut(string(raw), ":")
+		if user == "" {
+			return "", false
+		}
+		return user, true
+	}
+	return "", false
+}
+
+func keyEqual(got, want string) bool {
+	if want == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func (s *server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	var err error
+	switch {
+	case s.cfg.Ready != nil:
+		err = s.cfg.Ready(ctx)
+	case s.cfg.Store != nil:
+		err = s.cfg.Store.Pool.Ping(ctx)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *server) openapi(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(openAPISpec)
+}
+
+// Detail is one problem of a request: where (a JSON path into the body, or
+// a query parameter) and what.
+type Detail struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// ErrorBody is the body of every error response.
+type ErrorBody struct {
+	Error   string   `json:"error"`
+	Details []Detail `json:"details,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":"internal error: encoding the response failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+func writeError(w http.ResponseWriter, status int, msg string, details ...Detail) {
+	writeJSON(w, status, ErrorBody{Error: msg, Details: details})
+}
+
+// requestError is an error with its status and details, returned by the
+// helpers that read requests.
+type requestError struct {
+	status  int
+	msg     string
+	details []Detail
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(details []Detail) *requestError {
+	return &requestError{status: http.StatusBadRequest, msg: summarize(details), details: details}
+}
+
+// summarize names the first problem in the error message.
+func summarize(details []Detail) string {
+	if len(details) == 0 {
+		return "invalid request"
+	}
+	first := details[0].Message
+	if details[0].Path != "" {
+		first = details[0].Path + ": " + first
+	}
+	if len(details) == 1 {
+		return first
+	}
+	return fmt.Sprintf("%s (and %d more problems, see details)", first, len(details)-1)
+}
+
+// fail answers an error: a *requestError as it is, store.ErrNotFound as 404,
+// anything else as 500 (logged, not shown).
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var re *requestError
+	switch {
+	case errors.As(err, &re):
+		writeError(w, re.status, re.msg, re.details...)
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// The client went away; nobody reads this.
+		writeError(w, 499, "request canceled")
+	default:
+		s.log.Error().Err(err).Str("method", r.Method).Str("path", r.URL.Path).Msg("request failed")
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}

@@ -1,0 +1,398 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/go-playground/validator/v10"
+
+	"github.com/leadflow/leadflow/metrics"
+	"github.com/leadflow/leadflow/store"
+)
+
+var validate = validator.New()
+
+// Event is one event of POST /v1/events (for documentation; the handler
+// decodes field by field to report every problem with its path).
+type Event struct {
+	ID         string         `json:"id,omitempty"`
+	Type       string         `json:"type"`
+	ContactID  string         `json:"contact_id,omitempty"`
+	Email      string         `json:"email,omitempty"`
+	Properties map[string]any `json:"properties,omitempty"`
+	Timestamp  *time.Time     `json:"timestamp,omitempty"`
+}
+
+// AcceptedResponse answers POST /v1/events: Accepted events were new,
+// Duplicates were already in the log (same id), IDs are the ids of the
+// request's events in order (generated ones included).
+type AcceptedResponse struct {
+	Accepted   int      `json:"accepted"`
+	Duplicates int      `json:"duplicates"`
+	IDs        []string `json:"ids"`
+}
+
+var eventFields = []string{"id", "type", "contact_id", "email", "properties", "timestamp"}
+
+// newEventID returns a random event id for events sent without one.
+func newEventID() string { return "evt_" + rand.Text() }
+
+func present(m map[string]json.RawMessage, key string) bool {
+	raw, ok := m[key]
+	return ok && !isNull(raw)
+}
+
+// checkID reports an id that is empty, too long or holds control characters.
+func checkID(s string) string {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return "must not be empty"
+	case len(s) > maxIDLen:
+		return fmt.Sprintf("must be at most %d bytes long", maxIDLen)
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return "must not contain control characters"
+	}
+	return ""
+}
+
+// checkType reports an event type that is not snake_case-ish: lower-case
+// letters, digits and _ . : - starting with a letter or digit, at most 100.
+func checkType(s string) string {
+	if s == "" {
+		return "must not be empty"
+	}
+	if len(s) > maxTypeLen {
+		return fmt.Sprintf("must be at most %d characters long", maxTypeLen)
+	}
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || i > 0 && (r == '_' || r == '.' || r == ':' || r == '-')
+		if !ok {
+			return fmt.Sprintf("%q is not a valid event type: use lower-case snake_case such as %q (letters a-z, digits, '_', '.', ':', '-')",
+				s, normalizeEventName(s))
+		}
+	}
+	return ""
+}
+
+func checkEmail(s string) string {
+	if err := validate.Var(s, "required,email"); err != nil {
+		return fmt.Sprintf("%q is not a valid email address", s)
+	}
+	return ""
+}
+
+// parseTime reads an RFC 3339 time (ISO 8601 without a zone is taken as UTC).
+func parseTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// checkWhen validates an event time against the clock.
+func checkWhen(t, now time.Time, path string, p *problems) {
+	if t.After(now.Add(maxFuture)) {
+		p.add(path, "is more than 24h in the future (%s); send the time the event happened, in RFC 3339 with its zone",
+			t.UTC().Format(time.RFC3339))
+	}
+}
+
+// decodeEvent decodes and validates one event of POST /v1/events strictly.
+func decodeEvent(raw json.RawMessage, path string, now time.Time, p *problems) store.EventRow {
+	e := store.EventRow{OccurredAt: now}
+	m, ok := object(raw, path, p)
+	if !ok {
+		return e
+	}
+	strict(m, eventFields, path, p)
+	if id, ok := str(m, "id", path, p); ok {
+		if msg := checkID(id); msg != "" {
+			p.add(field(path, "id"), "%s", msg)
+		}
+		e.ID = id
+	}
+	if !present(m, "type") {
+		p.add(field(path, "type"), "is required: the event type, e.g. \"email_clicked\", \"page_visited\" or a custom name")
+	} else if typ, ok := str(m, "type", path, p); ok {
+		if msg := checkType(typ); msg != "" {
+			p.add(field(path, "type"), "%s", msg)
+		}
+		e.Type = typ
+	}
+	email, hasEmail := str(m, "email", path, p)
+	if hasEmail {
+		email = strings.TrimSpace(email)
+		if msg := checkEmail(email); msg != "" {
+			p.add(field(path, "email"), "%s", msg)
+			hasEmail = false
+		} else {
+			e.Email = &email
+		}
+	}
+	if contactID, ok := str(m, "contact_id", path, p); ok {
+		if msg := checkID(contactID); msg != "" {
+			p.add(field(path, "contact_id"), "%s", msg)
+		}
+		e.ContactID = contactID
+	} else if !present(m, "contact_id") {
+		if hasEmail {
+			e.ContactID = strings.ToLower(email)
+		} else if !present(m, "email") {
+			p.add(field(path, "contact_id"), "is required (or send \"email\": the contact id is then the lower-cased email)")
+		}
+	}
+	if props, ok := anyObject(m, "properties", path, p); ok {
+		e.Properties = props
+	}
+	if ts, ok := str(m, "timestamp", path, p); ok {
+		t, ok := parseTime(ts)
+		if !ok {
+			p.add(field(path, "timestamp"), "%q is not an RFC 3339 time such as \"2025-03-01T09:30:00Z\"", ts)
+		} else {
+			checkWhen(t, now, field(path, "timestamp"), p)
+			e.OccurredAt = t
+		}
+	}
+	return e
+}
+
+func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := s.cfg.Now()
+	var p problems
+	var events []store.EventRow
+	top, ok := object(body, "", &p)
+	switch {
+	case !ok:
+		p.list = []Detail{{Path: "", Message: fmt.Sprintf("must be an event object or {\"batch\": [...]}, not %s", kind(body))}}
+	case top["batch"] != nil:
+		strict(top, []string{"batch"}, "", &p)
+		items, ok := batchItems(top["batch"], "batch", &p)
+		if ok {
+			for i, it := range items {
+				events = append(events, decodeEvent(it, index("batch", i), now, &p))
+			}
+		}
+	default:
+		events = append(events, decodeEvent(body, "", now, &p))
+	}
+	if err := p.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.accept(r.Context(), events, metrics.SourceEvents)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, res)
+}
+
+// batchItems reads the array of a batch: 1 to MaxBatch items.
+func batchItems(raw json.RawMessage, path string, p *problems) ([]json.RawMessage, bool) {
+	if k := kind(raw); k != "an array" {
+		p.add(path, "must be an array of events, not %s", k)
+		return nil, false
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		p.add(path, "invalid array: %v", err)
+		return nil, false
+	}
+	switch {
+	case len(items) == 0:
+		p.add(path, "must hold at least one event")
+		return nil, false
+	case len(items) > MaxBatch:
+		p.add(path, "holds %d events; send at most %d per request", len(items), MaxBatch)
+		return nil, false
+	}
+	return items, true
+}
+
+// accept gives events without an id a random one, appends them to the log
+// in one transaction, wakes their partitions and counts them.
+func (s *server) accept(ctx context.Context, events []store.EventRow, source string) (AcceptedResponse, error) {
+	ids := make([]string, len(events))
+	for i := range events {
+		if events[i].ID == "" {
+			events[i].ID = newEventID()
+		}
+		ids[i] = events[i].ID
+	}
+	inserted, partitions, err := s.cfg.Store.InsertEvents(ctx, events)
+	if err != nil {
+		return AcceptedResponse{}, err
+	}
+	metrics.EventsAccepted.WithLabelValues(source).Add(float64(inserted))
+	s.wake(ctx, partitions)
+	return AcceptedResponse{Accepted: inserted, Duplicates: len(events) - inserted, IDs: ids}, nil
+}
+
+// wake tells the engine which partitions have new events. The events are
+// committed already: a cancelled request must not keep them from being
+// woken, and a failed wake-up only delays them until the partition polls.
+func (s *server) wake(ctx context.Context, partitions []int) {
+	if s.cfg.Waker == nil || len(partitions) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	s.cfg.Waker.Wake(ctx, partitions)
+}
+
+// ContactRequest is the body of POST /v1/contacts.
+type ContactRequest struct {
+	ContactID  string         `json:"contact_id,omitempty"`
+	Email      string         `json:"email,omitempty"`
+	Fields     map[string]any `json:"fields,omitempty"`
+	Tags       []string       `json:"tags,omitempty"`
+	RemoveTags []string       `json:"remove_tags,omitempty"`
+	AccountID  string         `json:"account_id,omitempty"`
+	EventID    string         `json:"event_id,omitempty"`
+}
+
+// PendingResponse answers POST /v1/contacts when its event was not applied
+// within ContactWait.
+type PendingResponse struct {
+	Status  string `json:"status"`
+	EventID string `json:"event_id"`
+}
+
+var contactFields = []string{"contact_id", "email", "fields", "tags", "remove_tags", "account_id", "event_id"}
+
+func checkTags(tags []string, path string, p *problems) {
+	for i, t := range tags {
+		switch {
+		case strings.TrimSpace(t) == "":
+			p.add(index(path, i), "must not be empty")
+		case len(t) > maxTypeLen:
+			p.add(index(path, i), "must be at most %d characters long", maxTypeLen)
+		}
+	}
+}
+
+// postContact turns a contact upsert into an identify event, then waits a
+// little for the engine to apply it so the answer can show the contact.
+func (s *server) postContact(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	now := s.cfg.Now()
+	var p problems
+	m, ok := object(body, "", &p)
+	e := store.EventRow{Type: "identify", OccurredAt: now}
+	if ok {
+		strict(m, contactFields, "", &p)
+		if id, ok := str(m, "event_id", "", &p); ok {
+			if msg := checkID(id); msg != "" {
+				p.add("event_id", "%s", msg)
+			}
+			e.ID = id
+		}
+		email, hasEmail := str(m, "email", "", &p)
+		if hasEmail {
+			email = strings.TrimSpace(email)
+			if msg := checkEmail(email); msg != "" {
+				p.add("email", "%s", msg)
+				hasEmail = false
+			} else {
+				e.Email = &email
+			}
+		}
+		if id, ok := str(m, "contact_id", "", &p); ok {
+			if msg := checkID(id); msg != "" {
+				p.add("contact_id", "%s", msg)
+			}
+			e.ContactID = id
+		} else if !present(m, "contact_id") {
+			if hasEmail {
+				e.ContactID = strings.ToLower(email)
+			} else if !present(m, "email") {
+				p.add("contact_id", "is required (or send \"email\": the contact id is then the lower-cased email)")
+			}
+		}
+		if fields, ok := anyObject(m, "fields", "", &p); ok {
+			e.Traits = fields
+		}
+		if tags, ok := strList(m, "tags", "", &p); ok {
+			checkTags(tags, "tags", &p)
+			e.Tags = tags
+		}
+		if remove, ok := strList(m, "remove_tags", "", &p); ok {
+			checkTags(remove, "remove_tags", &p)
+			if len(remove) > 0 {
+				e.Properties = map[string]any{"remove_tags": remove}
+			}
+		}
+		if acc, ok := str(m, "account_id", "", &p); ok {
+			if msg := checkID(acc); msg != "" {
+				p.add("account_id", "%s", msg)
+			}
+			e.AccountID = &acc
+		}
+	}
+	if err := p.err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.accept(r.Context(), []store.EventRow{e}, metrics.SourceContacts)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	eventID := res.IDs[0]
+	ctx := r.Context()
+	deadline := time.Now().Add(s.cfg.ContactWait)
+	ticker := time.NewTicker(contactPoll)
+	defer ticker.Stop()
+	for {
+		st, err := s.cfg.Store.EventStatus(ctx, eventID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if st.Exists && st.ContactID != e.ContactID {
+			writeError(w, http.StatusConflict, fmt.Sprintf("event_id %q was already used for contact %q; use another event_id", eventID, st.ContactID),
+				Detail{Path: "event_id", Message: "already used for another contact"})
+			return
+		}
+		if st.AppliedAt != nil {
+			break
+		}
+		if !time.Now().Before(deadline) {
+			writeJSON(w, http.StatusAccepted, PendingResponse{Status: "pending", EventID: eventID})
+			return
+		}
+		select {
+		case <-ctx.Done():
+			s.fail(w, r, ctx.Err())
+			return
+		case <-ticker.C:
+		}
+	}
+	view, err := s.cfg.Store.ContactView(ctx, e.ContactID)
+	if err != nil {
+		if err == store.ErrNotFound {
+			writeJSON(w, http.StatusAccepted, PendingResponse{Status: "pending", EventID: eventID})
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, contactJSON(view))
+}

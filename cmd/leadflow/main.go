@@ -1,0 +1,96 @@
+// Command leadflow is the lead-scoring and marketing-automation flow engine:
+// one binary with a subcommand per role (dev, api, worker, migrate,
+// validate, bench).
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) int
+}
+
+func commands() []command {
+	return []command{
+		{"dev", "run everything on one machine: embedded Temporal, PostgreSQL setup, API and worker", runDev},
+		{"api", "serve the HTTP API", runAPI},
+		{"worker", "run a Temporal worker (flows, partitions, deliveries)", runWorker},
+		{"migrate", "apply database migrations", runMigrate},
+		{"validate", "check flow, segment and score model files", runValidate},
+		{"healthcheck", "GET a URL and exit 0 when it answers 2xx (for containers)", runHealthcheck},
+		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println("leadflow", version); return 0 }},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, `leadflow — lead scoring and marketing-automation flows on Temporal and PostgreSQL.
+
+Usage:
+  leadflow <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, `
+Run "leadflow <command> --help" for a command's flags and environment.
+
+Environment (flags override):
+%s`, envHelp)
+}
+
+const envHelp = `  DATABASE_URL         PostgreSQL URL (default postgres://postgres@127.0.0.1:5432/leadflow?sslmode=disable)
+  TEMPORAL_ADDRESS     Temporal frontend host:port (default 127.0.0.1:7233)
+  TEMPORAL_NAMESPACE   Temporal namespace (default "default")
+  LEADFLOW_TASK_QUEUE  Temporal task queue (default "leadflow")
+  LEADFLOW_HTTP_ADDR   API listen address (default 127.0.0.1:8080)
+  LEADFLOW_ADMIN_KEY   API key that may do everything
+  LEADFLOW_INGEST_KEY  API key that may only send events
+  CRM_WEBHOOK_URL      when set, every CRM task is POSTed here as JSON
+  LEADFLOW_LOG_LEVEL   debug, info, warn, error (default info)
+  LEADFLOW_LOG_FORMAT  json or console (default: console on a terminal, else json)
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		usage(stdout)
+		return 0
+	case "--version", "-version":
+		fmt.Fprintln(stdout, "leadflow", version)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintf(stderr, "leadflow: unknown command %q; commands: %s\n", args[0], commandNames())
+	return 2
+}
+
+func commandNames() string {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+	}
+	return strings.Join(names, ", ")
+}

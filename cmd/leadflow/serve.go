@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/api"
+	"github.com/leadflow/leadflow/engine"
+	"github.com/leadflow/leadflow/metrics"
+	"github.com/leadflow/leadflow/store"
+	"github.com/leadflow/leadflow/worker"
+)
+
+func interruptContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func runMigrate(args []string, stdout, stderr io.Writer) int {
+	var c config
+	fs := newFlagSet("migrate", "Create the database when missing and apply the embedded migrations.", stderr)
+	c.bindDatabase(fs)
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	ctx, cancel := interruptContext()
+	defer cancel()
+	s, err := store.Open(ctx, c.DatabaseURL, true)
+	if err != nil {
+		fmt.Fprintln(stderr, "leadflow migrate:", err)
+		return 1
+	}
+	defer s.Close()
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, "leadflow migrate:", err)
+		return 1
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(stdout, "applied", m)
+	}
+	return 0
+}
+
+func flagExit(err error) int {
+	if errors.Is(err, flagHelp) {
+		return 0
+	}
+	return 2
+}
+
+func runAPI(args []string, stdout, stderr io.Writer) int {
+	var c config
+	fs := newFlagSet("api", "Serve the HTTP API: events in, contacts, scores, tasks and definitions out.", stderr)
+	c.bindDatabase(fs)
+	c.bindTemporal(fs)
+	c.bindAPI(fs)
+	c.bindLog(fs)
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "leadflow api:", err)
+		return 2
+	}
+	if c.AdminKey == "" || c.IngestKey == "" {
+		fmt.Fprintln(stderr, "leadflow api: set LEADFLOW_ADMIN_KEY and LEADFLOW_INGEST_KEY (or --admin-key / --ingest-key)")
+		return 2
+	}
+	ctx, cancel := interruptContext()
+	defer cancel()
+	s, err := store.Open(ctx, c.DatabaseURL, false)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start the API")
+		return 1
+	}
+	defer s.Close()
+	tc, err := client.NewLazyClient(client.Options{HostPort: c.TemporalAddress, Namespace: c.Namespace, Logger: sdkLogger(log)})
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start the API")
+		return 1
+	}
+	defer tc.Close()
+	srv, err := startAPI(&c, s, tc, log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start the API")
+		return 1
+	}
+	log.Info().Str("addr", c.HTTPAddr).Msg("API listening")
+	<-ctx.Done()
+	shutdownAPI(srv, log)
+	return 0
+}
+
+// startAPI serves the API in the background.
+func startAPI(c *config, s *store.Store, tc client.Client, log zerolog.Logger) (*http.Server, error) {
+	handler := api.New(api.Config{
+		Store:     s,
+		Waker:     worker.NewWaker(tc, c.TaskQueue, log),
+		AdminKey:  c.AdminKey,
+		IngestKey: c.IngestKey,
+		Log:       log,
+		Ready: func(ctx context.Context) error {
+			if err := s.Pool.Ping(ctx); err != nil {
+				return fmt.Errorf("database: %w", err)
+			}
+			if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+				return fmt.Errorf("temporal: %w", err)
+			}
+			return nil
+		},
+	})
+	ln, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("error listening on %s (set LEADFLOW_HTTP_ADDR): %w", c.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("API server stopped")
+		}
+	}()
+	return srv, nil
+}
+
+func shutdownAPI(srv *http.Server, log zerolog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Warn().Err(err).Msg("API shutdown")
+	}
+}
+
+func runWorker(args []string, stdout, stderr io.Writer) int {
+	var c config
+	fs := newFlagSet("worker", "Run a Temporal worker: partitions, flow runs and deliveries. Run several to share the work.", stderr)
+	c.bindDatabase(fs)
+	c.bindTemporal(fs)
+	c.bindWorker(fs)
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", os.Getenv("LEADFLOW_METRICS_ADDR"), "serve Prometheus /metrics here, e.g. 127.0.0.1:9090 (env LEADFLOW_METRICS_ADDR)")
+	c.bindLog(fs)
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "leadflow worker:", err)
+		return 2
+	}
+	ctx, cancel := interruptContext()
+	defer cancel()
+	s, err := store.Open(ctx, c.DatabaseURL, false)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start the worker")
+		return 1
+	}
+	defer s.Close()
+	tc, err := c.temporalClient(ctx, log, 2*time.Minute)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start the worker")
+		return 1
+	}
+	defer tc.Close()
+	if c.MetricsAddr != "" {
+		go func() {
+			err := http.ListenAndServe(c.MetricsAddr, metrics.Handler())
+			log.Error().Err(err).Msg("metrics server stopped")
+		}()
+	}
+	w, err := startWorker(ctx, &c, s, tc, log)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start the worker")
+		return 1
+	}
+	log.Info().Str("task_queue", c.TaskQueue).Msg("worker running")
+	<-ctx.Done()
+	w.Stop()
+	return 0
+}
+
+// startWorker starts a Temporal worker and makes sure the partition workflows run.
+func startWorker(ctx context.Context, c *config, s *store.Store, tc client.Client, log zerolog.Logger) (sdkworker.Worker, error) {
+	acts := &activities.Activities{
+		Engine:    engine.New(s, c.CRMWebhookURL, log.With().Str("component", "engine").Logger()),
+		Store:     s,
+		Client:    tc,
+		TaskQueue: c.TaskQueue,
+		Log:       log,
+	}
+	w := worker.New(tc, c.TaskQueue, acts, sdkworker.Options{})
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("error starting the Temporal worker: %w", err)
+	}
+	if err := worker.EnsurePartitions(ctx, tc, c.TaskQueue); err != nil {
+		w.Stop()
+		return nil, err
+	}
+	return w, nil
+}
+
+func runHealthcheck(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("healthcheck URL", "GET URL (default http://127.0.0.1:8080/healthz) and exit 0 when it answers 2xx.", stderr)
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	url := "http://127.0.0.1:8080/healthz"
+	if fs.NArg() > 0 {
+		url = fs.Arg(0)
+	}
+	hc := &http.Client{Timeout: 5 * time.Second}
+	resp, err := hc.Get(url)
+	if err != nil {
+		fmt.Fprintln(stderr, "unhealthy:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		fmt.Fprintln(stderr, "unhealthy:", resp.Status)
+		return 1
+	}
+	fmt.Fprintln(stdout, "healthy")
+	return 0
+}

@@ -1,0 +1,323 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/leadflow/leadflow/flows"
+	"github.com/leadflow/leadflow/metrics"
+	"github.com/leadflow/leadflow/store"
+)
+
+// maxDerivedEvents bounds the chain of consequences of one change, so that
+// two flows feeding each other cannot loop forever.
+const maxDerivedEvents = 500
+
+// applier applies changes to one contact inside a transaction.
+type applier struct {
+	e        *Engine
+	ctx      context.Context
+	tx       pgx.Tx
+	cat      *Catalog
+	ch       *store.Changes
+	st       *store.ContactState
+	now      time.Time
+	resuming string // the run being resumed, whose next wait goes back to its workflow
+
+	queue        []flows.Event
+	processed    int
+	profileDirty bool
+	stateDirty   bool
+	settledScore map[string]float64 // score per model at the last settle
+	waitingNow   map[string]bool    // runs that started waiting while applying this change
+}
+
+func (e *Engine) newApplier(ctx context.Context, tx pgx.Tx, cat *Catalog, ch *store.Changes, st *store.ContactState, now time.Time) *applier {
+	a := &applier{e: e, ctx: ctx, tx: tx, cat: cat, ch: ch, st: st, now: now, settledScore: map[string]float64{}, waitingNow: map[string]bool{}}
+	for m, s := range st.Scores {
+		a.settledScore[m] = s.Score
+	}
+	return a
+}
+
+// applyEvent applies one event from the log.
+func (a *applier) applyEvent(ev store.EventRow) error {
+	ct := &a.st.Contact
+	if !a.st.Exists {
+		a.st.Exists = true
+		ct.CreatedAt = a.now
+		a.ch.TouchContact(a.st)
+		a.stateDirty, a.profileDirty = true, true
+		a.push(flows.Event{ID: ev.ID + "/created", Type: "contact_created", At: a.now, Properties: map[string]any{}})
+	}
+	if ev.Email != nil && *ev.Email != "" && *ev.Email != ct.Email {
+		a.setField("email", *ev.Email, ev.ID)
+	}
+	if ev.AccountID != nil && *ev.AccountID != ct.AccountID {
+		a.setField("account_id", *ev.AccountID, ev.ID)
+	}
+	for _, k := range sortedKeys(ev.Traits) {
+		if k == "email" {
+			if s, ok := ev.Traits[k].(string); ok && s != ct.Email {
+				a.setField("email", s, ev.ID)
+			}
+			continue
+		}
+		a.setField(k, ev.Traits[k], ev.ID)
+	}
+	for _, tag := range ev.Tags {
+		a.addTag(tag, ev.ID)
+	}
+	if rm, ok := ev.Properties["remove_tags"].([]any); ok {
+		for _, t := range rm {
+			if s, ok := t.(string); ok {
+				a.removeTag(s, ev.ID)
+			}
+		}
+	}
+	props := ev.Properties
+	if props == nil {
+		props = map[string]any{}
+	}
+	a.st.Activity = append(a.st.Activity, store.ActivityRow{Type: ev.Type, At: ev.OccurredAt, Properties: props})
+	a.stateDirty = true
+	a.push(flows.Event{ID: ev.ID, Type: ev.Type, At: ev.OccurredAt, Properties: props})
+	return a.drain()
+}
+
+func (a *applier) push(ev flows.Event) { a.queue = append(a.queue, ev) }
+
+// drain processes queued events and their consequences in order.
+func (a *applier) drain() error {
+	if err := a.settle(""); err != nil {
+		return err
+	}
+	for len(a.queue) > 0 {
+		ev := a.queue[0]
+		a.queue = a.queue[1:]
+		a.processed++
+		if a.processed > maxDerivedEvents {
+			a.e.Log.Error().Str("contact_id", a.st.Contact.ID).Str("event_id", ev.ID).
+				Msg("too many derived events for one change; flows may be feeding each other in a loop; stopping the chain")
+			a.queue = nil
+			return nil
+		}
+		if err := a.engagement(ev); err != nil {
+			return err
+		}
+		if err := a.triggerFlows(ev); err != nil {
+			return err
+		}
+		if err := a.wakeRuns(ev); err != nil {
+			return err
+		}
+		if err := a.settle(ev.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// snapshot is the contact as evaluation sees it now.
+func (a *applier) snapshot() *flows.Contact {
+	ct := a.st.Contact
+	c := &flows.Contact{
+		ID: ct.ID, Email: ct.Email, AccountID: ct.AccountID, Stage: ct.Stage, Disqualified: ct.Disqualified,
+		Fields: ct.Fields, Tags: ct.Tags, Scores: map[string]float64{},
+	}
+	for m, s := range a.st.Scores {
+		c.Scores[m] = s.Score
+	}
+	for seg := range a.st.Segments {
+		c.Segments = append(c.Segments, seg)
+	}
+	sort.Strings(c.Segments)
+	c.Activity = make([]flows.Activity, len(a.st.Activity))
+	for i, act := range a.st.Activity {
+		c.Activity[i] = flows.Activity{Type: act.Type, At: act.At, Properties: act.Properties}
+	}
+	return c
+}
+
+// setField changes a field (or a built-in: email, account_id, stage) and
+// raises field_changed when the value differs.
+func (a *applier) setField(field string, value any, eventID string) {
+	ct := &a.st.Contact
+	var old any
+	switch field {
+	case "email":
+		old = ct.Email
+		s, _ := value.(string)
+		if s == ct.Email {
+			return
+		}
+		ct.Email = s
+	case "account_id":
+		old = ct.AccountID
+		s, _ := value.(string)
+		if s == ct.AccountID {
+			return
+		}
+		ct.AccountID = s
+	case "stage":
+		old = ct.Stage
+		s, _ := value.(string)
+		if s == ct.Stage {
+			return
+		}
+		ct.Stage = s
+	default:
+		cur, had := ct.Fields[field]
+		if value == nil {
+			if !had {
+				return
+			}
+			delete(ct.Fields, field)
+		} else {
+			if had && reflect.DeepEqual(cur, value) {
+				return
+			}
+			ct.Fields[field] = value
+		}
+		old = cur
+	}
+	a.ch.TouchContact(a.st)
+	a.profileDirty, a.stateDirty = true, true
+	a.push(flows.Event{ID: eventID + "/field/" + field, Type: flows.TriggerFieldChanged, At: a.now,
+		Properties: map[string]any{"field": field, "from": old, "to": value}})
+}
+
+func (a *applier) addTag(tag, eventID string) {
+	ct := &a.st.Contact
+	if tag == "" || slices.Contains(ct.Tags, tag) {
+		return
+	}
+	ct.Tags = append(slices.Clone(ct.Tags), tag)
+	sort.Strings(ct.Tags)
+	a.ch.TouchContact(a.st)
+	a.profileDirty, a.stateDirty = true, true
+	a.push(flows.Event{ID: eventID + "/tag+/" + tag, Type: flows.TriggerTagAdded, At: a.now, Properties: map[string]any{"tag": tag}})
+}
+
+func (a *applier) removeTag(tag, eventID string) {
+	ct := &a.st.Contact
+	i := slices.Index(ct.Tags, tag)
+	if i < 0 {
+		return
+	}
+	ct.Tags = slices.Delete(slices.Clone(ct.Tags), i, i+1)
+	a.ch.TouchContact(a.st)
+	a.profileDirty, a.stateDirty = true, true
+	a.push(flows.Event{ID: eventID + "/tag-/" + tag, Type: flows.TriggerTagRemoved, At: a.now, Properties: map[string]any{"tag": tag}})
+}
+
+// settle evaluates the consequences of the changes so far: profile scores,
+// bands, thresholds and segment membership. What they cause is queued.
+func (a *applier) settle(eventID string) error {
+	if a.profileDirty {
+		a.profileDirty = false
+		if err := a.rescoreProfile(eventID); err != nil {
+			return err
+		}
+	}
+	for _, mv := range a.cat.Models {
+		m := mv.Model
+		s := a.st.Scores[m.ID]
+		if s == nil {
+			continue
+		}
+		old, had := a.settledScore[m.ID]
+		if had && old == s.Score {
+			continue
+		}
+		a.settledScore[m.ID] = s.Score
+		a.stateDirty = true
+		if band, ok := flows.BandFor(m, s.Score); ok {
+			s.Band = band.Name
+		} else {
+			s.Band = ""
+		}
+		a.ch.TouchScore(a.st, m.ID)
+		if err := a.thresholds(mv, old, s.Score, eventID); err != nil {
+			return err
+		}
+		a.crossingEvents(m.ID, old, s.Score, eventID)
+	}
+	if a.stateDirty {
+		a.stateDirty = false
+		a.evaluateSegments(eventID)
+	}
+	return nil
+}
+
+// crossingEvents raises score_threshold_crossed for every score a published
+// flow listens to on this model that the change crossed.
+func (a *applier) crossingEvents(model string, old, new float64, eventID string) {
+	seen := map[float64]bool{}
+	for _, fv := range a.cat.Flows {
+		t := fv.Flow.Trigger
+		if t.Type != flows.TriggerScoreThresholdCrossed || t.Model != model || t.Score == nil || seen[*t.Score] {
+			continue
+		}
+		s := *t.Score
+		seen[s] = true
+		dir := ""
+		switch {
+		case old < s && new >= s:
+			dir = "up"
+		case old >= s && new < s:
+			dir = "down"
+		default:
+			continue
+		}
+		a.push(flows.Event{ID: fmt.Sprintf("%s/cross/%s/%g/%s", eventID, model, s, dir), Type: flows.TriggerScoreThresholdCrossed, At: a.now,
+			Properties: map[string]any{"model": model, "score": s, "direction": dir}})
+	}
+}
+
+// evaluateSegments recomputes membership of every published segment.
+func (a *applier) evaluateSegments(eventID string) {
+	for pass := 0; pass < 3; pass++ {
+		changed := false
+		snap := a.snapshot()
+		for _, sv := range a.cat.Segments {
+			seg := sv.Segment
+			in := flows.EvalCondition(&seg.Rule, snap, a.now, a.cat.Pure)
+			_, was := a.st.Segments[seg.ID]
+			if in == was {
+				continue
+			}
+			changed = true
+			typ := flows.TriggerSegmentExited
+			if in {
+				a.st.Segments[seg.ID] = a.now
+				typ = flows.TriggerSegmentEntered
+			} else {
+				delete(a.st.Segments, seg.ID)
+			}
+			a.ch.Segments = append(a.ch.Segments, store.SegmentChange{ContactID: a.st.Contact.ID, SegmentID: seg.ID, Entered: in, EventID: eventID, At: a.now})
+			a.push(flows.Event{ID: eventID + "/" + typ + "/" + seg.ID, Type: typ, At: a.now, Properties: map[string]any{"segment": seg.ID}})
+		}
+		if !changed {
+			return
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// metricsStep counts an executed flow step.
+func metricsStep(typ string) { metrics.FlowStepsExecuted.WithLabelValues(typ).Inc() }

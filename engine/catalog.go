@@ -1,0 +1,210 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/leadflow/leadflow/flows"
+	"github.com/leadflow/leadflow/store"
+)
+
+// Catalog is the set of definitions published at one moment, decoded.
+type Catalog struct {
+	stamp    string
+	Flows    []*FlowVersion  // published (not paused) flows, by id
+	Models   []*ModelVersion // published score models, by id
+	Segments []*SegmentVersion
+	Pure     *flows.Catalog
+	// ActivityTypes and ActivityWindow: which past events evaluation needs
+	// (events conditions and frequency rules).
+	ActivityTypes  []string
+	ActivityWindow time.Duration
+}
+
+// FlowVersion is a flow at a published version.
+type FlowVersion struct {
+	Flow    *flows.Flow
+	Version int
+}
+
+// ModelVersion is a score model at a published version.
+type ModelVersion struct {
+	Model   *flows.ScoreModel
+	Version int
+}
+
+// SegmentVersion is a segment at a published version.
+type SegmentVersion struct {
+	Segment *flows.Segment
+	Version int
+}
+
+// catalogCache keeps the decoded catalog and pinned flow versions between
+// transactions; a cheap stamp query tells when definitions changed.
+type catalogCache struct {
+	mu      sync.Mutex
+	current *Catalog
+	pinned  map[string]*flows.Flow // id@version
+}
+
+func (c *catalogCache) load(ctx context.Context, tx pgx.Tx) (*Catalog, error) {
+	stamp, err := store.DefinitionsStamp(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("error reading definitions stamp: %w", err)
+	}
+	c.mu.Lock()
+	cur := c.current
+	c.mu.Unlock()
+	if cur != nil && cur.stamp == stamp {
+		return cur, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT d.id, d.kind, d.status, d.current_version, v.body FROM definitions d
+		JOIN definition_versions v ON v.id = d.id AND v.version = d.current_version
+		WHERE d.status = 'published' ORDER BY d.id`)
+	if err != nil {
+		return nil, fmt.Errorf("error loading definitions: %w", err)
+	}
+	defer rows.Close()
+	cat := &Catalog{stamp: stamp, Pure: &flows.Catalog{
+		Flows: map[string]*flows.Flow{}, Segments: map[string]*flows.Segment{}, Models: map[string]*flows.ScoreModel{},
+	}}
+	for rows.Next() {
+		var id, kind, status string
+		var version int
+		var body []byte
+		if err := rows.Scan(&id, &kind, &status, &version, &body); err != nil {
+			return nil, err
+		}
+		doc, err := decodeOne(id, body)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case doc.Flow != nil:
+			cat.Flows = append(cat.Flows, &FlowVersion{Flow: doc.Flow, Version: version})
+			cat.Pure.Flows[id] = doc.Flow
+		case doc.ScoreModel != nil:
+			cat.Models = append(cat.Models, &ModelVersion{Model: doc.ScoreModel, Version: version})
+			cat.Pure.Models[id] = doc.ScoreModel
+		case doc.Segment != nil:
+			cat.Segments = append(cat.Segments, &SegmentVersion{Segment: doc.Segment, Version: version})
+			cat.Pure.Segments[id] = doc.Segment
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	cat.computeActivityNeeds()
+	c.mu.Lock()
+	c.current = cat
+	c.mu.Unlock()
+	return cat, nil
+}
+
+// flowAt returns a flow at a given version (the version a run started on).
+func (c *catalogCache) flowAt(ctx context.Context, tx pgx.Tx, id string, version int) (*flows.Flow, error) {
+	key := fmt.Sprintf("%s@%d", id, version)
+	c.mu.Lock()
+	f := c.pinned[key]
+	c.mu.Unlock()
+	if f != nil {
+		return f, nil
+	}
+	body, err := store.DefinitionVersionBody(ctx, tx, id, version)
+	if err != nil {
+		return nil, fmt.Errorf("error loading flow %s version %d: %w", id, version, err)
+	}
+	doc, err := decodeOne(id, body)
+	if err != nil {
+		return nil, err
+	}
+	if doc.Flow == nil {
+		return nil, fmt.Errorf("definition %s version %d is not a flow", id, version)
+	}
+	c.mu.Lock()
+	if c.pinned == nil {
+		c.pinned = map[string]*flows.Flow{}
+	}
+	c.pinned[key] = doc.Flow
+	c.mu.Unlock()
+	return doc.Flow, nil
+}
+
+func decodeOne(id string, body []byte) (flows.Document, error) {
+	docs, errs := flows.Decode(id, body)
+	if len(errs) > 0 {
+		return flows.Document{}, fmt.Errorf("stored definition %s does not decode: %w", id, errs)
+	}
+	if len(docs) != 1 {
+		return flows.Document{}, fmt.Errorf("stored definition %s holds %d documents", id, len(docs))
+	}
+	return docs[0], nil
+}
+
+func (cat *Catalog) computeActivityNeeds() {
+	types := map[string]bool{}
+	var window time.Duration
+	var walk func(c *flows.Condition)
+	walk = func(c *flows.Condition) {
+		if c == nil {
+			return
+		}
+		for i := range c.All {
+			walk(&c.All[i])
+		}
+		for i := range c.Any {
+			walk(&c.Any[i])
+		}
+		walk(c.Not)
+		if c.Events != nil {
+			types[c.Events.Type] = true
+			if c.Events.Within.Duration > window {
+				window = c.Events.Within.Duration
+			}
+		}
+	}
+	for _, s := range cat.Segments {
+		walk(&s.Segment.Rule)
+	}
+	for _, f := range cat.Flows {
+		for i := range f.Flow.Steps {
+			walk(f.Flow.Steps[i].If)
+		}
+	}
+	for _, m := range cat.Models {
+		for i := range m.Model.Profile {
+			walk(&m.Model.Profile[i].When)
+		}
+		for _, r := range m.Model.Engagement {
+			if r.Frequency == nil {
+				continue
+			}
+			types[eventTypeOf(&r.On)] = true
+			w := r.Frequency.Within.Duration
+			if w == 0 {
+				w = 365 * 24 * time.Hour
+			}
+			if w > window {
+				window = w
+			}
+		}
+	}
+	for t := range types {
+		cat.ActivityTypes = append(cat.ActivityTypes, t)
+	}
+	sort.Strings(cat.ActivityTypes)
+	cat.ActivityWindow = window
+}
+
+// eventTypeOf is the event type a trigger listens to.
+func eventTypeOf(t *flows.Trigger) string {
+	if t.Type == flows.TriggerEvent {
+		return t.Event
+	}
+	return t.Type
+}

@@ -1,0 +1,247 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/leadflow/leadflow/flows"
+	"github.com/leadflow/leadflow/metrics"
+	"github.com/leadflow/leadflow/store"
+)
+
+// grant is one change of points with where it came from.
+type grant struct {
+	model   *ModelVersion
+	points  float64
+	kind    string // engagement, flow, set
+	reason  string
+	ruleID  string
+	flowID  string
+	flowVer int
+	stepID  string
+	runID   string
+	eventID string
+	idemKey string
+}
+
+func (a *applier) model(id string) *ModelVersion {
+	for _, m := range a.cat.Models {
+		if m.Model.ID == id {
+			return m
+		}
+	}
+	return nil
+}
+
+func (a *applier) score(model string) *store.ScoreRow {
+	s := a.st.Scores[model]
+	if s == nil {
+		s = &store.ScoreRow{Model: model, EngagementAsOf: a.now, ProfileRules: map[string]float64{}}
+		a.st.Scores[model] = s
+		a.ch.TouchScore(a.st, model)
+	}
+	return s
+}
+
+// materializeDecay brings a model's engagement points to now under half-life
+// decay, recording the decay in the ledger.
+func (a *applier) materializeDecay(mv *ModelVersion, s *store.ScoreRow, eventID string) {
+	m := mv.Model
+	if m.Decay == nil || m.Decay.HalfLife.Duration == 0 || !s.EngagementAsOf.Before(a.now) {
+		return
+	}
+	decayed := flows.DecayedEngagement(m.Decay, s.Engagement, s.EngagementAsOf, a.now)
+	delta := flows.RoundPoints(decayed - s.Engagement)
+	s.EngagementAsOf = a.now
+	a.ch.TouchScore(a.st, m.ID)
+	if delta == 0 {
+		return
+	}
+	s.Engagement = flows.RoundPoints(s.Engagement + delta)
+	s.Score = flows.RoundPoints(s.Profile + s.Engagement)
+	a.ch.Ledger = append(a.ch.Ledger, store.LedgerRow{
+		ContactID: a.st.Contact.ID, Model: m.ID, Points: delta, Kind: "decay",
+		Reason: fmt.Sprintf("half-life decay (%s) since %s", m.Decay.HalfLife.Duration, s.EngagementAsOf.UTC().Format(time.RFC3339)),
+		ModelVersion: mv.Version, EventID: eventID, At: a.now,
+	})
+}
+
+// give applies a grant of engagement points.
+func (a *applier) give(g grant) {
+	if g.points == 0 {
+		return
+	}
+	m := g.model.Model
+	s := a.score(m.ID)
+	a.materializeDecay(g.model, s, g.eventID)
+	s.Engagement = flows.RoundPoints(s.Engagement + g.points)
+	s.Score = flows.RoundPoints(s.Profile + s.Engagement)
+	a.ch.TouchScore(a.st, m.ID)
+	row := store.LedgerRow{
+		ContactID: a.st.Contact.ID, Model: m.ID, Points: flows.RoundPoints(g.points), Kind: g.kind, Reason: g.reason,
+		RuleID: g.ruleID, ModelVersion: g.model.Version, FlowID: g.flowID, FlowVersion: g.flowVer, StepID: g.stepID,
+		RunID: g.runID, EventID: g.eventID, At: a.now, IdemKey: g.idemKey,
+	}
+	if m.Decay != nil && m.Decay.ExpireAfter.Duration > 0 {
+		t := a.now.Add(m.Decay.ExpireAfter.Duration)
+		row.ExpiresAt = &t
+	}
+	a.ch.Ledger = append(a.ch.Ledger, row)
+	metrics.ScoreChanges.WithLabelValues(m.ID).Inc()
+}
+
+// capUsed is how many points a rule or step gave this contact since since,
+// from the ledger and this transaction's pending rows.
+func (a *applier) capUsed(model, ruleID, flowID, stepID string, since time.Time) (float64, error) {
+	var used float64
+	err := a.tx.QueryRow(a.ctx, `SELECT coalesce(sum(points), 0)::float8 FROM score_ledger
+		WHERE contact_id = $1 AND model = $2 AND rule_id = $3 AND flow_id = $4 AND step_id = $5 AND at > $6 AND points > 0`,
+		a.st.Contact.ID, model, ruleID, flowID, stepID, since).Scan(&used)
+	if err != nil {
+		return 0, fmt.Errorf("error reading cap usage: %w", err)
+	}
+	for _, l := range a.ch.Ledger {
+		if l.ContactID == a.st.Contact.ID && l.Model == model && l.RuleID == ruleID && l.FlowID == flowID && l.StepID == stepID && l.At.After(since) && l.Points > 0 {
+			used += l.Points
+		}
+	}
+	return used, nil
+}
+
+// engagement gives the points of every engagement rule the event matches.
+func (a *applier) engagement(ev flows.Event) error {
+	for _, mv := range a.cat.Models {
+		m := mv.Model
+		for i := range m.Engagement {
+			r := &m.Engagement[i]
+			if !flows.MatchTrigger(&r.On, ev) {
+				continue
+			}
+			if r.Frequency != nil && !a.frequencyReached(r) {
+				continue
+			}
+			points := r.Points
+			if r.Cap != nil {
+				used, err := a.capUsed(m.ID, r.ID, "", "", a.now.Add(-r.Cap.Period.Duration))
+				if err != nil {
+					return err
+				}
+				points = flows.ApplyCap(points, r.Cap, used)
+			}
+			reason := r.Reason
+			if reason == "" {
+				reason = fmt.Sprintf("%s: %s", r.ID, ev.Type)
+			}
+			a.give(grant{model: mv, points: points, kind: "engagement", reason: reason, ruleID: r.ID, eventID: ev.ID,
+				idemKey: fmt.Sprintf("rule:%s:%s:%s:%s", a.st.Contact.ID, m.ID, r.ID, ev.ID)})
+		}
+	}
+	return nil
+}
+
+func (a *applier) frequencyReached(r *flows.EngagementRule) bool {
+	var times []time.Time
+	for _, act := range a.st.Activity {
+		if flows.MatchTrigger(&r.On, flows.Event{Type: act.Type, At: act.At, Properties: act.Properties}) {
+			times = append(times, act.At)
+		}
+	}
+	return flows.FrequencyReached(r.Frequency, times, a.now)
+}
+
+// rescoreProfile recomputes profile points of every model from attributes and
+// records the difference per rule.
+func (a *applier) rescoreProfile(eventID string) error {
+	snap := a.snapshot()
+	for _, mv := range a.cat.Models {
+		m := mv.Model
+		if len(m.Profile) == 0 {
+			continue
+		}
+		_, matched := flows.ProfileScore(m, snap, a.now, a.cat.Pure)
+		want := map[string]float64{}
+		for _, id := range matched {
+			for _, r := range m.Profile {
+				if r.ID == id {
+					want[id] = r.Points
+				}
+			}
+		}
+		s := a.st.Scores[m.ID]
+		if s == nil && len(want) == 0 {
+			continue
+		}
+		s = a.score(m.ID)
+		ids := map[string]bool{}
+		for id := range want {
+			ids[id] = true
+		}
+		for id := range s.ProfileRules {
+			ids[id] = true
+		}
+		for _, id := range sortedKeys(ids) {
+			delta := flows.RoundPoints(want[id] - s.ProfileRules[id])
+			if delta == 0 {
+				continue
+			}
+			if _, ok := want[id]; ok {
+				s.ProfileRules[id] = want[id]
+			} else {
+				delete(s.ProfileRules, id)
+			}
+			s.Profile = flows.RoundPoints(s.Profile + delta)
+			s.Score = flows.RoundPoints(s.Profile + s.Engagement)
+			reason := fmt.Sprintf("profile rule %s now matches", id)
+			if delta < 0 {
+				reason = fmt.Sprintf("profile rule %s no longer matches", id)
+			}
+			a.ch.Ledger = append(a.ch.Ledger, store.LedgerRow{
+				ContactID: a.st.Contact.ID, Model: m.ID, Points: delta, Kind: "profile", Reason: reason,
+				RuleID: id, ModelVersion: mv.Version, EventID: eventID, At: a.now,
+			})
+			a.ch.TouchScore(a.st, m.ID)
+			metrics.ScoreChanges.WithLabelValues(m.ID).Inc()
+		}
+	}
+	return nil
+}
+
+// thresholds fires the actions of thresholds the score crossed upward, once
+// per crossing, and re-arms them below their mark.
+func (a *applier) thresholds(mv *ModelVersion, old, new float64, eventID string) error {
+	m := mv.Model
+	for i := range m.Thresholds {
+		th := &m.Thresholds[i]
+		key := store.ThresholdKey(m.ID, th.ID)
+		row := a.st.Thresholds[key]
+		if row == nil {
+			row = &store.ThresholdRow{Model: m.ID, ThresholdID: th.ID, Armed: true}
+			a.st.Thresholds[key] = row
+		}
+		fire, next := flows.CrossThreshold(th, flows.ThresholdState{Armed: row.Armed}, old, new)
+		if next.Armed != row.Armed {
+			row.Armed = next.Armed
+			a.ch.TouchThreshold(a.st, key)
+		}
+		if !fire {
+			continue
+		}
+		row.Crossings++
+		a.ch.TouchThreshold(a.st, key)
+		if a.st.Contact.Disqualified {
+			continue
+		}
+		src := source{
+			kind: "threshold", model: m.ID, thresholdID: th.ID, crossing: row.Crossings, eventID: eventID,
+			reason: fmt.Sprintf("score %s reached %g (threshold %s, crossing %d)", m.ID, th.Score, th.ID, row.Crossings),
+			key:    fmt.Sprintf("threshold:%s:%s:%s:%d", a.st.Contact.ID, m.ID, th.ID, row.Crossings),
+		}
+		for j := range th.Actions {
+			src.stepID = th.Actions[j].ID
+			if err := a.action(&th.Actions[j], src); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,579 @@
+package flows
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// Decode parses a file holding one JSON document or an array of them and
+// decodes each by its "kind" (flow, segment or score_model) into the Go
+// types, strictly: unknown fields, wrong types, missing required fields,
+// duplicate keys and trailing data are errors, each with its JSON path
+// (prefixed by "[i]" when the file holds an array), and all of a file's
+// errors are reported, not only the first. Decode returns the documents that
+// decoded without error, in file order; a document with an error is left
+// out. It does not validate (see Validate and DecodeAndValidate).
+func Decode(file string, data []byte) ([]Document, Errors) {
+	var c collector
+	docs, _ := decodeSource(&c, Source{File: file, Data: data}, 0)
+	return docs, c.errors()
+}
+
+// Source is one named input file for CheckFiles.
+type Source struct {
+	File string
+	Data []byte
+}
+
+// docKey identifies a document among the sources: (source, index).
+type docKey struct{ source, index int }
+
+// decoded is what decoding one source found besides its documents.
+type decoded struct {
+	count  int         // documents in the file (1 when it does not parse)
+	broken []brokenDoc // documents with decode errors
+	keys   map[docKey]bool
+}
+
+// brokenDoc is a document that failed to decode but whose kind and id could
+// be read: references to it are not reported as dangling.
+type brokenDoc struct{ kind, id string }
+
+func decodeSource(c *collector, src Source, source int) ([]Document, decoded) {
+	var out decoded
+	fileRef := docRef{file: src.File, source: source, set: true}
+	root, serr := parseJSON(src.Data)
+	if serr != nil {
+		line, col := lineCol(src.Data, serr.off)
+		c.add(fileRef, nil, nil, fmt.Sprintf("syntax error at %d:%d: %s", line, col, serr.msg))
+		out.count = 1
+		return nil, out
+	}
+	var docs []Document
+	switch root.kind {
+	case nObject:
+		out.count = 1
+		if d, ok := decodeDocument(c, root, fileRef, &out); ok {
+			docs = append(docs, d)
+		}
+	case nArray:
+		if len(root.arr) == 0 {
+			c.add(fileRef, nil, nil, `the file holds an empty array; put documents in it ([{"kind": "flow", ...}]) or delete the file`)
+			out.count = 1
+			return nil, out
+		}
+		out.count = len(root.arr)
+		for i, n := range root.arr {
+			ref := fileRef
+			ref.index, ref.inArray = i, true
+			if n.kind != nObject {
+				c.add(ref, nil, nil, fmt.Sprintf(`expected a document (an object with "kind"), got %s; put an object here or remove the item`, n.kind))
+				continue
+			}
+			if d, ok := decodeDocument(c, n, ref, &out); ok {
+				docs = append(docs, d)
+			}
+		}
+	default:
+		c.add(fileRef, nil, nil, fmt.Sprintf(`expected a document (an object with "kind") or an array of documents, got %s`, root.kind))
+		out.count = 1
+	}
+	return docs, out
+}
+
+var kindList = `"flow", "segment" or "score_model"`
+
+var (
+	flowType       = reflect.TypeFor[Flow]()
+	segmentType    = reflect.TypeFor[Segment]()
+	scoreModelType = reflect.TypeFor[ScoreModel]()
+	durationType   = reflect.TypeFor[Duration]()
+	entryType      = reflect.TypeFor[Entry]()
+	stepType       = reflect.TypeFor[Step]()
+	triggerType    = reflect.TypeFor[Trigger]()
+)
+
+func rootType(kind string) reflect.Type {
+	switch kind {
+	case KindFlow:
+		return flowType
+	case KindSegment:
+		return segmentType
+	case KindScoreModel:
+		return scoreModelType
+	}
+	return nil
+}
+
+func decodeDocument(c *collector, n *node, ref docRef, out *decoded) (Document, bool) {
+	before := len(c.probs)
+	kn := n.get("kind")
+	switch {
+	case kn == nil:
+		c.add(ref, nil, jpath{{name: "kind"}}, "is required; use "+kindList)
+		return Document{}, false
+	case kn.kind != nString:
+		c.add(ref, nil, jpath{{name: "kind"}}, fmt.Sprintf("expected a string, got %s; use %s", kn.kind, kindList))
+		return Document{}, false
+	}
+	kind := kn.str
+	rt := rootType(kind)
+	if rt == nil {
+		msg := fmt.Sprintf("unknown kind %q; use %s", kind, kindList)
+		if s := suggest(kind, []string{KindFlow, KindSegment, KindScoreModel}); s != "" {
+			msg = fmt.Sprintf("unknown kind %q; did you mean %q? The kinds are %s", kind, s, kindList)
+		}
+		c.add(ref, nil, jpath{{name: "kind"}}, msg)
+		return Document{}, false
+	}
+	d := &decoder{c: c, ref: ref, root: rt}
+	v := reflect.New(rt)
+	d.decodeStruct(n, v.Elem(), nil, true)
+	if len(c.probs) > before {
+		if idn := n.get("id"); idn != nil && idn.kind == nString && idn.str != "" {
+			out.broken = append(out.broken, brokenDoc{kind: kind, id: idn.str})
+		}
+		return Document{}, false
+	}
+	var doc Document
+	switch kind {
+	case KindFlow:
+		doc.Flow = v.Interface().(*Flow)
+	case KindSegment:
+		doc.Segment = v.Interface().(*Segment)
+	case KindScoreModel:
+		doc.ScoreModel = v.Interface().(*ScoreModel)
+	}
+	doc.ref = ref
+	normalize(&doc)
+	return doc, true
+}
+
+// normalize fills defaults in place: a score_threshold_crossed trigger
+// without direction gets "up".
+func normalize(d *Document) {
+	if d.Flow != nil {
+		defaultTrigger(&d.Flow.Trigger)
+	}
+	if d.ScoreModel != nil {
+		for i := range d.ScoreModel.Engagement {
+			defaultTrigger(&d.ScoreModel.Engagement[i].On)
+		}
+	}
+}
+
+func defaultTrigger(t *Trigger) {
+	if t.Type == TriggerScoreThresholdCrossed && t.Direction == "" {
+		t.Direction = "up"
+	}
+}
+
+// decoder walks a parsed tree against a Go type.
+type decoder struct {
+	c    *collector
+	ref  docRef
+	root reflect.Type
+}
+
+func (d *decoder) errf(p jpath, format string, args ...any) {
+	d.c.add(d.ref, d.root, p, fmt.Sprintf(format, args...))
+}
+
+func (d *decoder) mismatch(p jpath, want string, n *node, hint string) {
+	msg := fmt.Sprintf("expected %s, got %s", want, n.kind)
+	if n.kind == nString && len(n.str) <= 40 {
+		msg = fmt.Sprintf("expected %s, got a string (%q)", want, n.str)
+	}
+	if hint != "" {
+		msg += "; " + hint
+	}
+	d.errf(p, "%s", msg)
+}
+
+// decode stores n into v (settable), reporting problems at p.
+func (d *decoder) decode(n *node, v reflect.Value, p jpath) {
+	t := v.Type()
+	switch t {
+	case durationType:
+		if n.kind != nString {
+			d.mismatch(p, `a duration string`, n, `write it like "60d" (s, m, h, d or w)`)
+			return
+		}
+		dur, err := ParseDuration(n.str)
+		if err != nil {
+			d.errf(p, "%s", err.Error())
+			return
+		}
+		v.Set(reflect.ValueOf(dur))
+		return
+	case entryType:
+		d.decodeEntry(n, v, p)
+		return
+	}
+	switch t.Kind() {
+	case reflect.Interface:
+		val, ok := d.toAny(n, p)
+		if ok && val != nil {
+			v.Set(reflect.ValueOf(val))
+		}
+	case reflect.Pointer:
+		if n.kind == nNull {
+			return
+		}
+		nv := reflect.New(t.Elem())
+		d.decode(n, nv.Elem(), p)
+		v.Set(nv)
+	case reflect.Slice:
+		if n.kind == nNull {
+			return
+		}
+		if n.kind != nArray {
+			d.mismatch(p, "an array", n, "wrap the value in [ ]")
+			return
+		}
+		s := reflect.MakeSlice(t, len(n.arr), len(n.arr))
+		for i, e := range n.arr {
+			d.decode(e, s.Index(i), p.i(i))
+		}
+		v.Set(s)
+	case reflect.Struct:
+		d.decodeStruct(n, v, p, false)
+	case reflect.String:
+		if n.kind != nString {
+			hint := "put the value in double quotes"
+			if n.kind == nNull {
+				hint = "give a string or remove the field"
+			} else if n.kind == nArray || n.kind == nObject {
+				hint = "give a single string"
+			}
+			d.mismatch(p, "a string", n, hint)
+			return
+		}
+		v.SetString(n.str)
+	case reflect.Float64:
+		if n.kind != nNumber {
+			d.mismatch(p, "a number", n, numberHint(n))
+			return
+		}
+		f, ok := d.float(n, p)
+		if ok {
+			v.SetFloat(f)
+		}
+	case reflect.Int:
+		if n.kind != nNumber {
+			d.mismatch(p, "a whole number", n, numberHint(n))
+			return
+		}
+		f, ok := d.float(n, p)
+		if !ok {
+			return
+		}
+		if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+			d.errf(p, "expected a whole number, got %s; remove the fraction", n.str)
+			return
+		}
+		v.SetInt(int64(f))
+	case reflect.Bool:
+		if n.kind != nBool {
+			d.mismatch(p, "true or false", n, "write true or false without quotes")
+			return
+		}
+		v.SetBool(n.b)
+	default:
+		d.errf(p, "cannot decode into %s", t) // not reachable with the package's types
+	}
+}
+
+func numberHint(n *node) string {
+	if n.kind == nString {
+		if _, err := strconv.ParseFloat(strings.TrimSpace(n.str), 64); err == nil {
+			return "write the number without quotes"
+		}
+	}
+	return "write a number such as 10 or -2.5"
+}
+
+func (d *decoder) float(n *node, p jpath) (float64, bool) {
+	f, err := strconv.ParseFloat(n.str, 64)
+	if err != nil || math.IsInf(f, 0) {
+		d.errf(p, "number %s is out of range; use a smaller number", n.str)
+		return 0, false
+	}
+	return f, true
+}
+
+// toAny converts a subtree into a Go JSON value (string, float64, bool,
+// nil, []any, map[string]any).
+func (d *decoder) toAny(n *node, p jpath) (any, bool) {
+	switch n.kind {
+	case nNull:
+		return nil, true
+	case nBool:
+		return n.b, true
+	case nString:
+		return n.str, true
+	case nNumber:
+		return d.float(n, p)
+	case nArray:
+		out := make([]any, len(n.arr))
+		ok := true
+		for i, e := range n.arr {
+			var eok bool
+			out[i], eok = d.toAny(e, p.i(i))
+			ok = ok && eok
+		}
+		return out, ok
+	}
+	out := make(map[string]any, len(n.members))
+	ok := true
+	for _, m := range n.members {
+		if _, dup := out[m.key]; dup {
+			d.errf(p.f(m.key), "duplicate field %q; keep only one", m.key)
+			ok = false
+			continue
+		}
+		var eok bool
+		out[m.key], eok = d.toAny(m.val, p.f(m.key))
+		ok = ok && eok
+	}
+	return out, ok
+}
+
+func (d *decoder) decodeEntry(n *node, v reflect.Value, p jpath) {
+	switch n.kind {
+	case nString:
+		switch n.str {
+		case EntryOnce, EntryEveryTime:
+			v.Set(reflect.ValueOf(Entry{Policy: n.str}))
+		case EntryOncePer:
+			d.errf(p, `"once_per" needs a period: write {"once_per": "30d"}`)
+		default:
+			msg := fmt.Sprintf("unknown entry %q; %s", n.str, entryHelp)
+			if s := suggest(n.str, []string{EntryOnce, EntryEveryTime}); s != "" {
+				msg = fmt.Sprintf("unknown entry %q; did you mean %q? (%s)", n.str, s, entryHelp)
+			}
+			d.errf(p, "%s", msg)
+		}
+	case nObject:
+		var e Entry
+		seen := false
+		for _, m := range n.members {
+			if m.key != EntryOncePer {
+				msg := fmt.Sprintf(`unknown field %q; the entry object takes only "once_per" (e.g. {"once_per": "30d"})`, m.key)
+				d.errf(p.f(m.key), "%s", msg)
+				continue
+			}
+			if seen {
+				d.errf(p.f(m.key), "duplicate field %q; keep only one", m.key)
+				continue
+			}
+			seen = true
+			e.Policy = EntryOncePer
+			d.decode(m.val, reflect.ValueOf(&e.Period).Elem(), p.f(m.key))
+		}
+		if !seen {
+			d.errf(p.f(EntryOncePer), `is required; write {"once_per": "30d"}`)
+			return
+		}
+		v.Set(reflect.ValueOf(e))
+	default:
+		d.mismatch(p, `"once", "every_time" or {"once_per": "30d"}`, n, "")
+	}
+}
+
+func (d *decoder) decodeStruct(n *node, v reflect.Value, p jpath, isRoot bool) {
+	t := v.Type()
+	if n.kind != nObject {
+		hint := "write an object { ... }"
+		if n.kind == nNull {
+			hint = "give an object or remove the field"
+		}
+		d.mismatch(p, "an object", n, hint)
+		return
+	}
+	seen := map[string]bool{}
+	for _, m := range n.members {
+		fp := p.f(m.key)
+		if seen[m.key] {
+			d.errf(fp, "duplicate field %q; keep only one", m.key)
+			continue
+		}
+		seen[m.key] = true
+		if isRoot && m.key == "$schema" {
+			if m.val.kind != nString {
+				d.mismatch(fp, "a string", m.val, "give the URL or path of the JSON Schema, or remove the field")
+			}
+			continue
+		}
+		fi, ok := jsonFieldIndex(t, m.key)
+		if !ok {
+			d.unknownField(t, n, fp, m.key)
+			continue
+		}
+		d.decode(m.val, v.Field(fi), fp)
+	}
+	for i := 0; i < t.NumField(); i++ {
+		name, optional, ok := jsonName(t.Field(i))
+		if !ok || optional || seen[name] {
+			continue
+		}
+		d.errf(p.f(name), "%s", requiredMessage(t, name, t.Field(i).Type))
+	}
+}
+
+// unknownField reports a field the type does not have, suggesting the
+// closest allowed name or listing the allowed ones (for steps and triggers,
+// those of the given type).
+func (d *decoder) unknownField(t reflect.Type, n *node, p jpath, key string) {
+	allowed := fieldNames(t)
+	what := "here"
+	if tn := n.get("type"); tn != nil && tn.kind == nString {
+		switch t {
+		case stepType:
+			if spec, ok := stepSpecs[tn.str]; ok {
+				allowed = append([]string{"id", "type"}, spec.fieldNames()...)
+				what = "on " + article(tn.str) + " " + tn.str + " step"
+			}
+		case triggerType:
+			if spec, ok := triggerSpecs[tn.str]; ok {
+				allowed = append([]string{"type"}, spec.fieldNames()...)
+				what = "on " + article(tn.str) + " " + tn.str + " trigger"
+			}
+		}
+	}
+	if s := suggest(key, fieldNames(t)); s != "" {
+		d.errf(p, "unknown field %q; did you mean %q?", key, s)
+		return
+	}
+	d.errf(p, "unknown field %q; remove it (fields allowed %s: %s)", key, what, strings.Join(allowed, ", "))
+}
+
+// fieldNames lists a struct type's JSON field names in declaration order.
+func fieldNames(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		if name, _, ok := jsonName(t.Field(i)); ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// requiredHints give, per "Type.field", how to fill a missing field.
+var requiredHints = map[string]string{
+	"Flow.id":                `give the flow an id such as "welcome-series" (lowercase letters, digits, '-' and '_')`,
+	"Segment.id":             `give the segment an id such as "hot-leads" (lowercase letters, digits, '-' and '_')`,
+	"ScoreModel.id":          `give the score model an id such as "main" (lowercase letters, digits, '-' and '_')`,
+	"Flow.name":              `give the flow a human-readable name`,
+	"Segment.name":           `give the segment a human-readable name`,
+	"ScoreModel.name":        `give the score model a human-readable name`,
+	"Flow.trigger":           `say what starts the flow, e.g. "trigger": {"type": "event", "event": "signed_up"}`,
+	"Flow.entry":             `use "once", "every_time" or {"once_per": "30d"}`,
+	"Flow.steps":             `list the steps, e.g. "steps": [{"id": "tag", "type": "add_tag", "tag": "lead"}]`,
+	"Segment.rule":           `give the membership condition, e.g. "rule": {"tag": "customer"}`,
+	"Trigger.type":           `use one of ` + strings.Join(triggerTypes, ", "),
+	"Step.id":                `give the step an id such as "wait-3d" (lowercase letters, digits, '-' and '_'), unique in the flow`,
+	"Step.type":              `use one of ` + strings.Join(stepTypes, ", "),
+	"Filter.property":        `name the event property to compare, e.g. "property": "utm.source"`,
+	"Filter.op":              `use one of eq, neq, in, not_in, gt, gte, lt, lte, contains, starts_with, ends_with, exists`,
+	"Cap.points":             `give the most points per period, e.g. "cap": {"points": 20, "period": "1d"}`,
+	"Cap.period":             `give the period, e.g. "cap": {"points": 20, "period": "1d"}`,
+	"ScoreCondition.model":   `name the score model, e.g. "score": {"model": "main", "op": "gte", "value": 50}`,
+	"ScoreCondition.op":      `use one of eq, neq, gt, gte, lt, lte`,
+	"ScoreCondition.value":   `give the number to compare with, e.g. "value": 50`,
+	"BandCondition.model":    `name the score model, e.g. "band": {"model": "main", "in": ["hot"]}`,
+	"BandCondition.in":       `list the band names, e.g. "in": ["hot"]`,
+	"EventsCondition.type":   `name the event type to count, e.g. "type": "email_opened"`,
+	"EventsCondition.within": `give the window, e.g. "within": "60d"`,
+	"EventsCondition.op":     `use one of eq, neq, gt, gte, lt, lte`,
+	"EventsCondition.count":  `give the count to compare with, e.g. "count": 0`,
+	"Band.name":              `give the band a name, e.g. "hot"`,
+	"Band.min":               `give the lowest score of the band, e.g. "min": 50`,
+	"Band.color":             `give the band a colour, e.g. "color": "#e53935" or "red"`,
+	"ProfileRule.id":         `give the rule an id, unique in the model`,
+	"ProfileRule.when":       `give the condition, e.g. "when": {"field": "job_title", "op": "contains", "value": "Director"}`,
+	"ProfileRule.points":     `give the points, e.g. "points": 10 (negative numbers subtract)`,
+	"EngagementRule.id":      `give the rule an id, unique in the model`,
+	"EngagementRule.on":      `give the event that scores, e.g. "on": {"type": "email_clicked"}`,
+	"EngagementRule.points":  `give the points, e.g. "points": 5 (negative numbers subtract)`,
+	"Frequency.count":        `give the number of events, e.g. "frequency": {"count": 3, "within": "7d"}`,
+	"Threshold.id":           `give the threshold an id, unique in the model`,
+	"Threshold.score":        `give the score that fires it, e.g. "score": 50`,
+	"Threshold.actions":      `list the action steps to run, e.g. "actions": [{"id": "task", "type": "create_crm_task", "title": "Call {{email}}"}]`,
+}
+
+func requiredMessage(t reflect.Type, name string, ft reflect.Type) string {
+	if h := requiredHints[t.Name()+"."+name]; h != "" {
+		return "is required; " + h
+	}
+	example := "..."
+	switch {
+	case ft == durationType:
+		example = `"30d"`
+	case ft.Kind() == reflect.String:
+		example = `"..."`
+	case ft.Kind() == reflect.Float64 || ft.Kind() == reflect.Int:
+		example = "0"
+	case ft.Kind() == reflect.Slice:
+		example = "[...]"
+	case ft.Kind() == reflect.Struct || ft.Kind() == reflect.Pointer:
+		example = "{...}"
+	}
+	return fmt.Sprintf("is required; add \"%s\": %s", name, example)
+}
+
+// suggest returns the candidate closest to s (edit distance at most 2, or a
+// case-insensitive match), or "".
+func suggest(s string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if strings.EqualFold(c, s) {
+			return c
+		}
+		if dist := editDistance(s, c); dist < bestD {
+			best, bestD = c, dist
+		}
+	}
+	if len(s) <= 2 && bestD > 1 {
+		return ""
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > 64 || len(rb) > 64 {
+		if a == b {
+			return 0
+		}
+		return 99
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// article returns "an" before words that start with a vowel, else "a".
+func article(w string) string {
+	if w != "" && strings.ContainsRune("aeiou", rune(w[0])) {
+		return "an"
+	}
+	return "a"
+}

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ContactRow is a row of contacts.
+type ContactRow struct {
+	ID                 string
+	Email              string
+	Fields             map[string]any
+	Tags               []string
+	AccountID          string
+	Stage              string
+	Disqualified       bool
+	DisqualifiedReason string
+	Partition          int
+	NextDueAt          *time.Time
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// ScoreRow is a contact's current score in one model.
+type ScoreRow struct {
+	Model          string
+	Score          float64
+	Profile        float64
+	Engagement     float64
+	EngagementAsOf time.Time
+	Band           string
+	ProfileRules   map[string]float64
+}
+
+// ThresholdRow is the re-arm state of one threshold for one contact.
+type ThresholdRow struct {
+	Model       string
+	ThresholdID string
+	Armed       bool
+	Crossings   int
+}
+
+// EntryRow counts a contact's entries into one flow.
+type EntryRow struct {
+	FlowID        string
+	Entries       int
+	LastEnteredAt time.Time
+}
+
+// RunRow is a flow run.
+type RunRow struct {
+	ID             string
+	FlowID         string
+	FlowVersion    int
+	ContactID      string
+	Status         string
+	StepID         string
+	WaitSeq        int
+	WaitKind       string
+	WaitEvent      string
+	WaitUntil      *time.Time
+	TriggerEventID string
+	StepsExecuted  int
+	StartedAt      time.Time
+	UpdatedAt      time.Time
+	FinishedAt     *time.Time
+}
+
+// ActivityRow is one applied event of a contact, for window conditions.
+type ActivityRow struct {
+	Type       string
+	At         time.Time
+	Properties map[string]any
+}
+
+// ContactState is everything the engine needs to change one contact.
+type ContactState struct {
+	Exists     bool
+	Contact    ContactRow
+	Scores     map[string]*ScoreRow     // by model
+	Thresholds map[string]*ThresholdRow // by model + "/" + threshold id
+	Segments   map[string]time.Time     // segment id -> entered at
+	Entries    map[string]*EntryRow     // by flow id
+	Runs       map[string]*RunRow       // active (running or waiting) runs by id
+	Activity   []ActivityRow            // oldest first
+}
+
+// ThresholdKey is the key of ContactState.Thresholds.
+func ThresholdKey(model, thresholdID string) string { return model + "/" + thresholdID }
+
+// LoadStates locks and loads the contacts with the given ids (contacts that
+// do not exist yet come back with Exists false). Activity holds applied
+// events since activitySince of the given types (all types when nil).
+func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activitySince time.Time, activityTypes []string) (map[string]*ContactState, error) {
+	ids = append([]string(nil), ids...)
+	sort.Strings(ids) // lock in a fixed order: no deadlocks between transactions
+	out := make(map[string]*ContactState, len(ids))
+	for _, id := range ids {
+		out[id] = &ContactState{
+			Contact:    ContactRow{ID: id, Fields: map[string]any{}, Partition: PartitionOf(id)},
+			Scores:     map[string]*ScoreRow{},
+			Thresholds: map[string]*ThresholdRow{},
+			Segments:   map[string]time.Time{},
+			Entries:    map[string]*EntryRow{},
+			Runs:       map[string]*RunRow{},
+		}
+	}
+	rows, err := tx.Query(ctx, `SELECT id, email, fields, tags, coalesce(account_id, ''), stage, disqualified,
+		disqualified_reason, partition, next_due_at, created_at, updated_at
+		FROM contacts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("error loading contacts: %w", err)
+	}
+	for rows.Next() {
+		var c ContactRow
+		if err := rows.Scan(&c.ID, &c.Email, &c.Fields, &c.Tags, &c.AccountID, &c.Stage, &c.Disqualified,
+			&c.DisqualifiedReason, &c.Partition, &c.NextDueAt, &c.CreatedAt, &c.UpdatedAt); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("error reading contact: %w", err)
+		}
+		if c.Fields == nil {
+			c.Fields = map[string]any{}
+		}
+		st := out[c.ID]
+		st.Exists = true
+		st.Contact = c
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("error loading contacts: %w", err)
+	}
+
+	batch := &pgx.Batch{}
+	batch.Queue(`SELECT contact_id, model, score::float8, profile::float8, engagement::float8, engagement_as_of, band, profile_rules
+		FROM scores WHERE contact_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id string
+			s := &ScoreRow{}
+			if err := rows.Scan(&id, &s.Model, &s.Score, &s.Profile, &s.Engagement, &s.EngagementAsOf, &s.Band, &s.ProfileRules); err != nil {
+				return err
+			}
+			if s.ProfileRules == nil {
+				s.ProfileRules = map[string]float64{}
+			}
+			out[id].Scores[s.Model] = s
+		}
+		return rows.Err()
+	})
+	batch.Queue(`SELECT contact_id, model, threshold_id, armed, crossings FROM threshold_states WHERE contact_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id string
+			t := &ThresholdRow{}
+			if err := rows.Scan(&id, &t.Model, &t.ThresholdID, &t.Armed, &t.Crossings); err != nil {
+				return err
+			}
+			out[id].Thresholds[ThresholdKey(t.Model, t.ThresholdID)] = t
+		}
+		return rows.Err()
+	})
+	batch.Queue(`SELECT contact_id, segment_id, entered_at FROM segment_memberships WHERE contact_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id, seg string
+			var at time.Time
+			if err := rows.Scan(&id, &seg, &at); err != nil {
+				return err
+			}
+			out[id].Segments[seg] = at
+		}
+		return rows.Err()
+	})
+	batch.Queue(`SELECT contact_id, flow_id, entries, last_entered_at FROM flow_entries WHERE contact_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id string
+			e := &EntryRow{}
+			if err := rows.Scan(&id, &e.FlowID, &e.Entries, &e.LastEnteredAt); err != nil {
+				return err
+			}
+			out[id].Entries[e.FlowID] = e
+		}
+		return rows.Err()
+	})
+	batch.Queue(`SELECT `+runColumns+` FROM flow_runs WHERE contact_id = ANY($1) AND status IN ('running', 'waiting')`, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			r, err := scanRun(rows)
+			if err != nil {
+				return err
+			}
+			out[r.ContactID].Runs[r.ID] = r
+		}
+		return rows.Err()
+	})
+	batch.Queue(`SELECT contact_id, type, occurred_at, properties FROM events
+		WHERE contact_id = ANY($1) AND applied_at IS NOT NULL AND occurred_at > $2 AND ($3::text[] IS NULL OR type = ANY($3))
+		ORDER BY occurred_at, seq`, ids, activitySince, activityTypes).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id string
+			var a ActivityRow
+			if err := rows.Scan(&id, &a.Type, &a.At, &a.Properties); err != nil {
+				return err
+			}
+			out[id].Activity = append(out[id].Activity, a)
+		}
+		return rows.Err()
+	})
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, fmt.Errorf("error loading contact state: %w", err)
+	}
+	return out, nil
+}
+
+const runColumns = `id, flow_id, flow_version, contact_id, status, step_id, wait_seq, wait_kind, wait_event, wait_until,
+	trigger_event_id, steps_executed, started_at, updated_at, finished_at`
+
+func scanRun(row pgx.Row) (*RunRow, error) {
+	r := &RunRow{}
+	err := row.Scan(&r.ID, &r.FlowID, &r.FlowVersion, &r.ContactID, &r.Status, &r.StepID, &r.WaitSeq, &r.WaitKind,
+		&r.WaitEvent, &r.WaitUntil, &r.TriggerEventID, &r.StepsExecuted, &r.StartedAt, &r.UpdatedAt, &r.FinishedAt)
+	return r, err
+}
+
+// LoadRun reads one flow run.
+func LoadRun(ctx context.Context, q pgx.Tx, id string) (*RunRow, error) {
+	r, err := scanRun(q.QueryRow(ctx, `SELECT `+runColumns+` FROM flow_runs WHERE id = $1`, id))
+	if err == pgx.ErrNoRows {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("error loading flow run %q: %w", id, err)
+	}
+	return r, nil
+}

@@ -1,0 +1,61 @@
+// Package worker wires leadflow's workflows and activities into a Temporal
+// worker, and keeps the partition workflows running. Worker processes are
+// stateless: any number of them can share a task queue.
+package worker
+
+import (
+	"context"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/store"
+	"github.com/leadflow/leadflow/workflows"
+)
+
+// DefaultTaskQueue is the task queue leadflow uses when LEADFLOW_TASK_QUEUE is not set.
+const DefaultTaskQueue = "leadflow"
+
+// New returns a Temporal worker with every leadflow workflow and activity registered.
+func New(c client.Client, taskQueue string, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, opts)
+	Register(w, acts)
+	return w
+}
+
+// Register registers the workflows and activities on a worker (or a replayer's registry).
+func Register(r interface {
+	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
+	RegisterActivityWithOptions(any, activity.RegisterOptions)
+}, acts *activities.Activities) {
+	r.RegisterWorkflowWithOptions(workflows.PartitionWorkflow, workflow.RegisterOptions{Name: workflows.PartitionWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.RunWorkflow, workflow.RegisterOptions{Name: workflows.RunWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
+	if acts != nil {
+		r.RegisterActivityWithOptions(acts.ApplyPartition, activity.RegisterOptions{Name: workflows.ActivityApplyPartition})
+		r.RegisterActivityWithOptions(acts.ResumeRun, activity.RegisterOptions{Name: workflows.ActivityResumeRun})
+		r.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: workflows.ActivityDeliver})
+	}
+}
+
+// EnsurePartitions starts every partition workflow that is not running (and
+// wakes those that are).
+func EnsurePartitions(ctx context.Context, c client.Client, taskQueue string) error {
+	for p := 0; p < store.Partitions; p++ {
+		if err := wake(ctx, c, taskQueue, p); err != nil {
+			return fmt.Errorf("error starting partition %d: %w", p, err)
+		}
+	}
+	return nil
+}
+
+func wake(ctx context.Context, c client.Client, taskQueue string, p int) error {
+	_, err := c.SignalWithStartWorkflow(ctx, workflows.PartitionWorkflowID(p), workflows.SignalWake, nil,
+		client.StartWorkflowOptions{ID: workflows.PartitionWorkflowID(p), TaskQueue: taskQueue},
+		workflows.PartitionWorkflowName, workflows.PartitionInput{Partition: p})
+	return err
+}

@@ -1,0 +1,82 @@
+// Package workflows holds leadflow's Temporal workflow code. It is
+// deterministic only: no I/O, no time.Now, no goroutines, no map iteration,
+// no randomness. Every read and write of contact state happens in activities
+// (package activities), which the workflows call by registered name; the
+// evaluation logic lives there too, so it can change without breaking the
+// replay of workflows in flight.
+package workflows
+
+import (
+	"strconv"
+	"time"
+)
+
+// Workflow, signal and activity names. They are part of the durable
+// contract with workflows in flight: never rename them.
+const (
+	PartitionWorkflowName = "PartitionWorkflow"
+	RunWorkflowName       = "RunWorkflow"
+	DeliveryWorkflowName  = "DeliveryWorkflow"
+
+	SignalWake     = "wake"
+	SignalRunEvent = "run-event"
+
+	ActivityApplyPartition = "ApplyPartition"
+	ActivityResumeRun      = "ResumeRun"
+	ActivityDeliver        = "Deliver"
+)
+
+// PartitionWorkflowID is the workflow id of a partition.
+func PartitionWorkflowID(partition int) string {
+	return "partition-" + strconv.Itoa(partition)
+}
+
+// PartitionInput is the input of PartitionWorkflow.
+type PartitionInput struct {
+	Partition int `json:"partition"`
+}
+
+// ApplyInput is the input of the ApplyPartition activity.
+type ApplyInput struct {
+	Partition int `json:"partition"`
+}
+
+// ApplyResult is what one ApplyPartition activity did.
+type ApplyResult struct {
+	Events  int        `json:"events"`
+	Due     int        `json:"due"`
+	More    bool       `json:"more"`
+	NextDue *time.Time `json:"next_due,omitempty"`
+}
+
+// RunWait is a durable wait of a flow run: the input of RunWorkflow and the
+// result of ResumeRun (nil when the run finished).
+type RunWait struct {
+	RunID   string    `json:"run_id"`
+	WaitSeq int       `json:"wait_seq"`
+	Kind    string    `json:"kind"` // "timer" or "event"
+	Event   string    `json:"event,omitempty"`
+	Until   time.Time `json:"until"`
+}
+
+// RunSignal tells a run that the event it waits for arrived.
+type RunSignal struct {
+	WaitSeq int    `json:"wait_seq"`
+	EventID string `json:"event_id"`
+}
+
+// ResumeInput is the input of the ResumeRun activity. Now is the workflow's
+// time when the wait ended, so that tests that skip time see the time the
+// workflow sees.
+type ResumeInput struct {
+	RunID   string    `json:"run_id"`
+	WaitSeq int       `json:"wait_seq"`
+	Outcome string    `json:"outcome"` // elapsed, timeout, event
+	EventID string    `json:"event_id,omitempty"`
+	Now     time.Time `json:"now"`
+}
+
+// DeliveryInput is the input of DeliveryWorkflow and the Deliver activity.
+type DeliveryInput struct {
+	DeliveryID int64 `json:"delivery_id"`
+}
