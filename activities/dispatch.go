@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/api/enums/v1"
 
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/workflows"
@@ -48,8 +48,9 @@ func (a *Activities) dispatch(ctx context.Context, partition int) error {
 }
 
 func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error {
+	id := workflows.WorkflowID(a.TaskQueue, it.WorkflowID)
 	opts := client.StartWorkflowOptions{
-		ID:                    it.WorkflowID,
+		ID:                    id,
 		TaskQueue:             a.TaskQueue,
 		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}
@@ -72,7 +73,7 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 		if err := json.Unmarshal(it.Payload, &s); err != nil {
 			return err
 		}
-		err = a.Client.SignalWorkflow(ctx, it.WorkflowID, "", workflows.SignalRunEvent, s)
+		err = a.Client.SignalWorkflow(ctx, id, "", workflows.SignalRunEvent, s)
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			return nil // the run's workflow already ended

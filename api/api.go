@@ -107,34 +107,7 @@ func New(cfg Config) http.Handler {
 		cfg.ContactWait = DefaultContactWait
 	}
 	s := &server{cfg: cfg, log: cfg.Log}
-	routes := []route{
-		{"GET", "/healthz", public, s.healthz},
-		{"GET", "/readyz", public, s.readyz},
-		{"GET", "/metrics", public, metrics.Handler().ServeHTTP},
-		{"GET", "/openapi.yaml", public, s.openapi},
-
-		{"POST", "/v1/events", ingest, s.postEvents},
-		{"POST", "/v1/track", ingest, s.segment("track")},
-		{"POST", "/v1/identify", ingest, s.segment("identify")},
-		{"POST", "/v1/page", ingest, s.segment("page")},
-		{"POST", "/v1/screen", ingest, s.segment("screen")},
-		{"POST", "/v1/group", ingest, s.segment("group")},
-		{"POST", "/v1/alias", ingest, s.segment("alias")},
-		{"POST", "/v1/batch", ingest, s.segmentBatch},
-
-		{"POST", "/v1/contacts", admin, s.postContact},
-		{"GET", "/v1/contacts/{contact_id}", admin, s.getContact},
-		{"GET", "/v1/contacts/{contact_id}/score-history", admin, s.getScoreHistory},
-		{"GET", "/v1/leads", admin, s.getLeads},
-		{"GET", "/v1/tasks", admin, s.getTasks},
-		{"GET", "/v1/accounts/{account_id}", admin, s.getAccount},
-
-		{"POST", "/v1/definitions", admin, s.postDefinitions},
-		{"GET", "/v1/definitions", admin, s.listDefinitions},
-		{"GET", "/v1/definitions/{id}", admin, s.getDefinition},
-		{"POST", "/v1/definitions/{id}/pause", admin, s.setDefinitionStatus("paused")},
-		{"POST", "/v1/definitions/{id}/resume", admin, s.setDefinitionStatus("published")},
-	}
+	routes := s.routes()
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
 	var paths []string
@@ -168,6 +141,38 @@ func New(cfg Config) http.Handler {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s; see /openapi.yaml", r.Method, r.URL.Path))
 	})
 	return s.observe(s.recover(mux))
+}
+
+// routes lists every route with the key it needs.
+func (s *server) routes() []route {
+	return []route{
+		{"GET", "/healthz", public, s.healthz},
+		{"GET", "/readyz", public, s.readyz},
+		{"GET", "/metrics", public, metrics.Handler().ServeHTTP},
+		{"GET", "/openapi.yaml", public, s.openapi},
+
+		{"POST", "/v1/events", ingest, s.postEvents},
+		{"POST", "/v1/track", ingest, s.segment("track")},
+		{"POST", "/v1/identify", ingest, s.segment("identify")},
+		{"POST", "/v1/page", ingest, s.segment("page")},
+		{"POST", "/v1/screen", ingest, s.segment("screen")},
+		{"POST", "/v1/group", ingest, s.segment("group")},
+		{"POST", "/v1/alias", ingest, s.segment("alias")},
+		{"POST", "/v1/batch", ingest, s.segmentBatch},
+
+		{"POST", "/v1/contacts", admin, s.postContact},
+		{"GET", "/v1/contacts/{contact_id}", admin, s.getContact},
+		{"GET", "/v1/contacts/{contact_id}/score-history", admin, s.getScoreHistory},
+		{"GET", "/v1/leads", admin, s.getLeads},
+		{"GET", "/v1/tasks", admin, s.getTasks},
+		{"GET", "/v1/accounts/{account_id}", admin, s.getAccount},
+
+		{"POST", "/v1/definitions", admin, s.postDefinitions},
+		{"GET", "/v1/definitions", admin, s.listDefinitions},
+		{"GET", "/v1/definitions/{id}", admin, s.getDefinition},
+		{"POST", "/v1/definitions/{id}/pause", admin, s.setDefinitionStatus("paused")},
+		{"POST", "/v1/definitions/{id}/resume", admin, s.setDefinitionStatus("published")},
+	}
 }
 
 // statusWriter records the status and size of a response.
@@ -342,17 +347,17 @@ func (s *server) openapi(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(openAPISpec)
 }
 
-// Detail is one problem of a request: where (a JSON path into the body, or
+// detail is one problem of a request: where (a JSON path into the body, or
 // a query parameter) and what.
-type Detail struct {
+type detail struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
 }
 
-// ErrorBody is the body of every error response.
-type ErrorBody struct {
+// errorBody is the body of every error response.
+type errorBody struct {
 	Error   string   `json:"error"`
-	Details []Detail `json:"details,omitempty"`
+	Details []detail `json:"details,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -367,8 +372,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
-func writeError(w http.ResponseWriter, status int, msg string, details ...Detail) {
-	writeJSON(w, status, ErrorBody{Error: msg, Details: details})
+func writeError(w http.ResponseWriter, status int, msg string, details ...detail) {
+	writeJSON(w, status, errorBody{Error: msg, Details: details})
 }
 
 // requestError is an error with its status and details, returned by the
@@ -376,17 +381,17 @@ func writeError(w http.ResponseWriter, status int, msg string, details ...Detail
 type requestError struct {
 	status  int
 	msg     string
-	details []Detail
+	details []detail
 }
 
 func (e *requestError) Error() string { return e.msg }
 
-func badRequest(details []Detail) *requestError {
+func badRequest(details []detail) *requestError {
 	return &requestError{status: http.StatusBadRequest, msg: summarize(details), details: details}
 }
 
 // summarize names the first problem in the error message.
-func summarize(details []Detail) string {
+func summarize(details []detail) string {
 	if len(details) == 0 {
 		return "invalid request"
 	}

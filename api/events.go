@@ -18,21 +18,10 @@ import (
 
 var validate = validator.New()
 
-// Event is one event of POST /v1/events (for documentation; the handler
-// decodes field by field to report every problem with its path).
-type Event struct {
-	ID         string         `json:"id,omitempty"`
-	Type       string         `json:"type"`
-	ContactID  string         `json:"contact_id,omitempty"`
-	Email      string         `json:"email,omitempty"`
-	Properties map[string]any `json:"properties,omitempty"`
-	Timestamp  *time.Time     `json:"timestamp,omitempty"`
-}
-
-// AcceptedResponse answers POST /v1/events: Accepted events were new,
+// acceptedResponse answers POST /v1/events: Accepted events were new,
 // Duplicates were already in the log (same id), IDs are the ids of the
 // request's events in order (generated ones included).
-type AcceptedResponse struct {
+type acceptedResponse struct {
 	Accepted   int      `json:"accepted"`
 	Duplicates int      `json:"duplicates"`
 	IDs        []string `json:"ids"`
@@ -176,7 +165,7 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 	top, ok := object(body, "", &p)
 	switch {
 	case !ok:
-		p.list = []Detail{{Path: "", Message: fmt.Sprintf("must be an event object or {\"batch\": [...]}, not %s", kind(body))}}
+		p.list = []detail{{Path: "", Message: fmt.Sprintf("must be an event object or {\"batch\": [...]}, not %s", kind(body))}}
 	case top["batch"] != nil:
 		strict(top, []string{"batch"}, "", &p)
 		items, ok := batchItems(top["batch"], "batch", &p)
@@ -224,7 +213,7 @@ func batchItems(raw json.RawMessage, path string, p *problems) ([]json.RawMessag
 
 // accept gives events without an id a random one, appends them to the log
 // in one transaction, wakes their partitions and counts them.
-func (s *server) accept(ctx context.Context, events []store.EventRow, source string) (AcceptedResponse, error) {
+func (s *server) accept(ctx context.Context, events []store.EventRow, source string) (acceptedResponse, error) {
 	ids := make([]string, len(events))
 	for i := range events {
 		if events[i].ID == "" {
@@ -234,11 +223,11 @@ func (s *server) accept(ctx context.Context, events []store.EventRow, source str
 	}
 	inserted, partitions, err := s.cfg.Store.InsertEvents(ctx, events)
 	if err != nil {
-		return AcceptedResponse{}, err
+		return acceptedResponse{}, err
 	}
 	metrics.EventsAccepted.WithLabelValues(source).Add(float64(inserted))
 	s.wake(ctx, partitions)
-	return AcceptedResponse{Accepted: inserted, Duplicates: len(events) - inserted, IDs: ids}, nil
+	return acceptedResponse{Accepted: inserted, Duplicates: len(events) - inserted, IDs: ids}, nil
 }
 
 // wake tells the engine which partitions have new events. The events are
@@ -253,20 +242,9 @@ func (s *server) wake(ctx context.Context, partitions []int) {
 	s.cfg.Waker.Wake(ctx, partitions)
 }
 
-// ContactRequest is the body of POST /v1/contacts.
-type ContactRequest struct {
-	ContactID  string         `json:"contact_id,omitempty"`
-	Email      string         `json:"email,omitempty"`
-	Fields     map[string]any `json:"fields,omitempty"`
-	Tags       []string       `json:"tags,omitempty"`
-	RemoveTags []string       `json:"remove_tags,omitempty"`
-	AccountID  string         `json:"account_id,omitempty"`
-	EventID    string         `json:"event_id,omitempty"`
-}
-
-// PendingResponse answers POST /v1/contacts when its event was not applied
+// pendingResponse answers POST /v1/contacts when its event was not applied
 // within ContactWait.
-type PendingResponse struct {
+type pendingResponse struct {
 	Status  string `json:"status"`
 	EventID string `json:"event_id"`
 }
@@ -368,14 +346,14 @@ func (s *server) postContact(w http.ResponseWriter, r *http.Request) {
 		}
 		if st.Exists && st.ContactID != e.ContactID {
 			writeError(w, http.StatusConflict, fmt.Sprintf("event_id %q was already used for contact %q; use another event_id", eventID, st.ContactID),
-				Detail{Path: "event_id", Message: "already used for another contact"})
+				detail{Path: "event_id", Message: "already used for another contact"})
 			return
 		}
 		if st.AppliedAt != nil {
 			break
 		}
 		if !time.Now().Before(deadline) {
-			writeJSON(w, http.StatusAccepted, PendingResponse{Status: "pending", EventID: eventID})
+			writeJSON(w, http.StatusAccepted, pendingResponse{Status: "pending", EventID: eventID})
 			return
 		}
 		select {
@@ -388,7 +366,7 @@ func (s *server) postContact(w http.ResponseWriter, r *http.Request) {
 	view, err := s.cfg.Store.ContactView(ctx, e.ContactID)
 	if err != nil {
 		if err == store.ErrNotFound {
-			writeJSON(w, http.StatusAccepted, PendingResponse{Status: "pending", EventID: eventID})
+			writeJSON(w, http.StatusAccepted, pendingResponse{Status: "pending", EventID: eventID})
 			return
 		}
 		s.fail(w, r, err)

@@ -76,17 +76,17 @@ func malformed(body []byte, offset int, msg string) *requestError {
 	return &requestError{
 		status:  http.StatusBadRequest,
 		msg:     fmt.Sprintf("malformed JSON at %s: %s", where, msg),
-		details: []Detail{{Path: "", Message: fmt.Sprintf("%s at %s", msg, where)}},
+		details: []detail{{Path: "", Message: fmt.Sprintf("%s at %s", msg, where)}},
 	}
 }
 
 // problems collects the validation problems of a request.
 type problems struct {
-	list []Detail
+	list []detail
 }
 
 func (p *problems) add(path, format string, args ...any) {
-	p.list = append(p.list, Detail{Path: path, Message: fmt.Sprintf(format, args...)})
+	p.list = append(p.list, detail{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
 func (p *problems) empty() bool { return len(p.list) == 0 }
@@ -98,7 +98,7 @@ func (p *problems) err() error {
 	list := p.list
 	if len(list) > maxDetails {
 		more := len(list) - maxDetails
-		list = append(list[:maxDetails:maxDetails], Detail{Message: fmt.Sprintf("%d more problems not shown", more)})
+		list = append(list[:maxDetails:maxDetails], detail{Message: fmt.Sprintf("%d more problems not shown", more)})
 	}
 	return badRequest(list)
 }

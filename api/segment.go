@@ -7,7 +7,6 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -299,7 +298,7 @@ func (s *server) acceptSegment(w http.ResponseWriter, r *http.Request, events []
 		return
 	}
 	if len(events) == 0 {
-		s.fail(w, r, badRequest([]Detail{{Message: "no messages"}}))
+		s.fail(w, r, badRequest([]detail{{Message: "no messages"}}))
 		return
 	}
 	res, err := s.accept(r.Context(), events, metrics.SourceSegment)

@@ -263,7 +263,8 @@ func (a *applier) wait(run *store.RunRow, kind, event string, until time.Time) (
 	return w, nil
 }
 
-// RunWorkflowID is the Temporal workflow id of a flow run.
+// RunWorkflowID is the workflow id of a flow run within a deployment (the
+// dispatcher prefixes it with the task queue).
 func RunWorkflowID(runID string) string { return "run/" + runID }
 
 // resume continues a waiting run after its wait ended.

@@ -61,7 +61,7 @@ func (a *applier) materializeDecay(mv *ModelVersion, s *store.ScoreRow, eventID 
 	s.Score = flows.RoundPoints(s.Profile + s.Engagement)
 	a.ch.Ledger = append(a.ch.Ledger, store.LedgerRow{
 		ContactID: a.st.Contact.ID, Model: m.ID, Points: delta, Kind: "decay",
-		Reason: fmt.Sprintf("half-life decay (%s) since %s", m.Decay.HalfLife.Duration, s.EngagementAsOf.UTC().Format(time.RFC3339)),
+		Reason:       fmt.Sprintf("half-life decay (%s) since %s", m.Decay.HalfLife.Duration, s.EngagementAsOf.UTC().Format(time.RFC3339)),
 		ModelVersion: mv.Version, EventID: eventID, At: a.now,
 	})
 }

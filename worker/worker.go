@@ -54,8 +54,8 @@ func EnsurePartitions(ctx context.Context, c client.Client, taskQueue string) er
 }
 
 func wake(ctx context.Context, c client.Client, taskQueue string, p int) error {
-	_, err := c.SignalWithStartWorkflow(ctx, workflows.PartitionWorkflowID(p), workflows.SignalWake, nil,
-		client.StartWorkflowOptions{ID: workflows.PartitionWorkflowID(p), TaskQueue: taskQueue},
+	_, err := c.SignalWithStartWorkflow(ctx, workflows.PartitionWorkflowID(taskQueue, p), workflows.SignalWake, nil,
+		client.StartWorkflowOptions{ID: workflows.PartitionWorkflowID(taskQueue, p), TaskQueue: taskQueue},
 		workflows.PartitionWorkflowName, workflows.PartitionInput{Partition: p})
 	return err
 }

@@ -26,9 +26,17 @@ const (
 	ActivityDeliver        = "Deliver"
 )
 
-// PartitionWorkflowID is the workflow id of a partition.
-func PartitionWorkflowID(partition int) string {
-	return "partition-" + strconv.Itoa(partition)
+// PartitionWorkflowID is the workflow id of a partition. Workflow ids start
+// with the task queue, so that several leadflow deployments (or tests) can
+// share a namespace.
+func PartitionWorkflowID(taskQueue string, partition int) string {
+	return taskQueue + "/partition-" + strconv.Itoa(partition)
+}
+
+// WorkflowID is the full workflow id of a run or delivery whose id within a
+// deployment is localID.
+func WorkflowID(taskQueue, localID string) string {
+	return taskQueue + "/" + localID
 }
 
 // PartitionInput is the input of PartitionWorkflow.

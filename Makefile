@@ -1,0 +1,45 @@
+# leadflow — run `make help` for the targets.
+GO ?= go
+PKG := ./...
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_\/-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: dev
+dev: ## run everything on this machine (embedded Temporal, PostgreSQL, API, worker)
+	$(GO) run ./cmd/leadflow dev
+
+.PHONY: test
+test: ## run every test (needs PostgreSQL on 127.0.0.1:5432 or TEST_DATABASE_URL)
+	$(GO) test -count=1 -timeout 30m $(PKG)
+
+.PHONY: lint
+lint: ## go vet and gofmt
+	$(GO) vet $(PKG)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+.PHONY: fuzz
+fuzz: ## fuzz the flow decoder for a minute
+	$(GO) test ./flows -run '^$$' -fuzz FuzzDecode -fuzztime 60s
+
+.PHONY: bench
+bench: ## run the benchmark against the baselines (quick mode)
+	$(GO) run ./cmd/leadflow bench --quick
+
+.PHONY: migrate
+migrate: ## apply database migrations to DATABASE_URL
+	$(GO) run ./cmd/leadflow migrate
+
+.PHONY: validate
+validate: ## validate the shipped definitions
+	$(GO) run ./cmd/leadflow validate definitions/
+
+.PHONY: build
+build: ## build ./bin/leadflow
+	$(GO) build -o bin/leadflow ./cmd/leadflow
+
+.PHONY: db/reset
+db/reset: ## drop and recreate the local leadflow database
+	psql -h 127.0.0.1 -U postgres -d postgres -c 'DROP DATABASE IF EXISTS leadflow WITH (FORCE)'
+	$(GO) run ./cmd/leadflow migrate

@@ -1,0 +1,187 @@
+package devserver
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// go test ./devserver -run TestStoreBench -storebench -v -timeout 30m
+var (
+	storeBench      = flag.Bool("storebench", false, "run TestStoreBench: workflow throughput per store")
+	storeBenchTime  = flag.Duration("storebench.time", 20*time.Second, "measuring time per case")
+	storeBenchConc  = flag.Int("storebench.conc", 32, "workflows in flight")
+	storeBenchCases = flag.String("storebench.cases", "", "comma-separated case names to run (default all)")
+)
+
+// EmptyWorkflow completes at once: one workflow task.
+func EmptyWorkflow(ctx workflow.Context) error { return nil }
+
+// ActivityWorkflow runs one activity.
+func ActivityWorkflow(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3},
+	})
+	return workflow.ExecuteActivity(ctx, NoopActivity).Get(ctx, nil)
+}
+
+// NoopActivity does nothing.
+func NoopActivity(context.Context) error { return nil }
+
+type benchCase struct {
+	name   string
+	opts   Options
+	before func(t *testing.T) // per-case tuning
+	after  func()
+}
+
+func TestStoreBench(t *testing.T) {
+	if !*storeBench {
+		t.Skip("throughput measurement: run with -storebench")
+	}
+	pgURL := testPostgresURL(t)
+	dropDB := func(names ...string) {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, pgURL)
+		require.NoError(t, err)
+		defer func() { _ = conn.Close(ctx) }()
+		for _, n := range names {
+			_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)")
+			require.NoError(t, err)
+		}
+	}
+	pg := func(shards int32) benchCase {
+		db := fmt.Sprintf("temporal_storebench_s%d", shards)
+		return benchCase{
+			name:   fmt.Sprintf("postgres/shards=%d", shards),
+			opts:   Options{Store: StorePostgres, PostgresURL: pgURL, PostgresDatabase: db, HistoryShards: shards},
+			before: func(*testing.T) { dropDB(db, db+"_visibility") },
+		}
+	}
+	sqlite := func(name string, shards int32, conns int, pragmas map[string]string) benchCase {
+		savedConns, savedPragmas := sqliteMaxConns, sqlitePragmas
+		return benchCase{
+			name: name,
+			opts: Options{Store: StoreSQLite, HistoryShards: shards},
+			before: func(t *testing.T) {
+				sqliteMaxConns, sqlitePragmas = conns, pragmas
+			},
+			after: func() { sqliteMaxConns, sqlitePragmas = savedConns, savedPragmas },
+		}
+	}
+	wal := sqlitePragmas
+	cases := []benchCase{
+		{name: "memory/shards=1", opts: Options{Store: StoreMemory}},
+		sqlite("sqlite-rollback-journal(cli-default)/shards=1", 1, 1, map[string]string{}),
+		sqlite("sqlite-wal/shards=1", 1, 1, wal),
+		sqlite("sqlite-wal/shards=4", 4, 1, wal),
+		sqlite("sqlite-wal-4conns/shards=1", 1, 4, wal),
+		pg(1),
+		pg(4),
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(*storeBenchCases, ",") {
+		if n != "" {
+			want[n] = true
+		}
+	}
+	var report []string
+	for _, bc := range cases {
+		if len(want) > 0 && !want[bc.name] {
+			continue
+		}
+		t.Run(bc.name, func(t *testing.T) {
+			if bc.before != nil {
+				bc.before(t)
+			}
+			if bc.after != nil {
+				defer bc.after()
+			}
+			if bc.opts.Store == StoreSQLite {
+				bc.opts.DataDir = t.TempDir()
+			}
+			bc.opts.LogLevel = "error"
+			s := startServer(t, bc.opts)
+			defer func() { _ = s.Stop() }()
+			c := dial(t, s)
+			defer c.Close()
+			w := worker.New(c, "storebench", worker.Options{
+				MaxConcurrentWorkflowTaskPollers: 4,
+				MaxConcurrentActivityTaskPollers: 4,
+			})
+			w.RegisterWorkflow(EmptyWorkflow)
+			w.RegisterWorkflow(ActivityWorkflow)
+			w.RegisterActivity(NoopActivity)
+			require.NoError(t, w.Start())
+			defer w.Stop()
+
+			for _, wf := range []struct {
+				name string
+				fn   any
+			}{{"empty", EmptyWorkflow}, {"1-activity", ActivityWorkflow}} {
+				runFor(t, c, wf.fn, 2*time.Second) // warm up
+				n, p50, p99 := runFor(t, c, wf.fn, *storeBenchTime)
+				rate := float64(n) / storeBenchTime.Seconds()
+				line := fmt.Sprintf("%-48s %-11s %7.1f wf/s  p50 %6v  p99 %6v", bc.name, wf.name, rate, p50, p99)
+				t.Log(line)
+				report = append(report, line)
+			}
+		})
+	}
+	t.Logf("workflows started and completed per second, %d in flight, %v per case:\n%s",
+		*storeBenchConc, *storeBenchTime, strings.Join(report, "\n"))
+}
+
+// runFor keeps storeBenchConc workflows in flight for d and returns how many
+// completed and the median and 99th percentile start-to-result latency.
+func runFor(t *testing.T, c client.Client, wf any, d time.Duration) (int64, time.Duration, time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var (
+		done int64
+		mu   sync.Mutex
+		lats []time.Duration
+		wg   sync.WaitGroup
+	)
+	for range *storeBenchConc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				began := time.Now()
+				run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: "storebench"}, wf)
+				if err != nil {
+					continue
+				}
+				if err := run.Get(ctx, nil); err != nil {
+					continue
+				}
+				atomic.AddInt64(&done, 1)
+				mu.Lock()
+				lats = append(lats, time.Since(began))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(lats) == 0 {
+		return 0, 0, 0
+	}
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	q := func(p float64) time.Duration { return lats[int(p*float64(len(lats)-1))].Round(time.Millisecond) }
+	return done, q(0.5), q(0.99)
+}

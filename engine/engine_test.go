@@ -1,0 +1,127 @@
+package engine_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"github.com/leadflow/leadflow/engine"
+	"github.com/leadflow/leadflow/flows"
+	"github.com/leadflow/leadflow/store"
+	"github.com/leadflow/leadflow/store/storetest"
+)
+
+type testBundle struct {
+	store  *store.Store
+	engine *engine.Engine
+	now    time.Time
+}
+
+func setup(t *testing.T, docs string) *testBundle {
+	t.Helper()
+	s := storetest.NewStore(t)
+	parsed, errs := flows.Decode("test.json", []byte(docs))
+	require.Empty(t, errs)
+	require.Empty(t, flows.Validate("test.json", parsed, nil))
+	var in []store.DefinitionInput
+	for _, d := range parsed {
+		body, err := flows.Canonical(d)
+		require.NoError(t, err)
+		in = append(in, store.DefinitionInput{ID: d.ID(), Kind: d.Kind(), Hash: flows.Hash(d), Body: body})
+	}
+	_, err := s.Publish(context.Background(), in)
+	require.NoError(t, err)
+	return &testBundle{store: s, engine: engine.New(s, "", zerolog.Nop()), now: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)}
+}
+
+func (b *testBundle) send(t *testing.T, events ...store.EventRow) {
+	t.Helper()
+	for i := range events {
+		if events[i].OccurredAt.IsZero() {
+			events[i].OccurredAt = b.now
+		}
+	}
+	_, _, err := b.store.InsertEvents(context.Background(), events)
+	require.NoError(t, err)
+}
+
+// applyAll applies every partition until nothing is pending.
+func (b *testBundle) applyAll(t *testing.T) {
+	t.Helper()
+	for p := 0; p < store.Partitions; p++ {
+		for {
+			res, err := b.engine.ApplyPartition(context.Background(), p, b.now, 100)
+			require.NoError(t, err)
+			if !res.More {
+				break
+			}
+		}
+	}
+}
+
+func (b *testBundle) score(t *testing.T, contact, model string) (float64, string) {
+	t.Helper()
+	var score float64
+	var band string
+	err := b.store.Pool.QueryRow(context.Background(), `SELECT score::float8, band FROM scores WHERE contact_id = $1 AND model = $2`, contact, model).Scan(&score, &band)
+	if err != nil {
+		return 0, ""
+	}
+	return score, band
+}
+
+func (b *testBundle) count(t *testing.T, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n))
+	return n
+}
+
+const model = `[
+{"kind": "score_model", "id": "main", "name": "Main",
+ "bands": [{"name": "cold", "min": -100, "color": "blue"}, {"name": "warm", "min": 10, "color": "orange"}, {"name": "hot", "min": 30, "color": "red"}],
+ "profile": [{"id": "ceo", "when": {"field": "role", "op": "eq", "value": "CEO"}, "points": 5}],
+ "engagement": [
+   {"id": "page", "on": {"type": "page_visited"}, "points": 1, "cap": {"points": 3, "period": "1d"}},
+   {"id": "three-visits", "on": {"type": "page_visited"}, "points": 10, "frequency": {"count": 3, "within": "30d"}},
+   {"id": "meeting", "on": {"type": "event", "event": "calendly_booked"}, "points": 20}],
+ "thresholds": [{"id": "mql", "score": 20, "rearm_below": 15, "actions": [
+   {"id": "tag", "type": "add_tag", "tag": "mql"},
+   {"id": "task", "type": "create_crm_task", "title": "MQL {{email}}", "assignee": "{{fields.owner}}", "due_in": "1d"}]}]},
+{"kind": "segment", "id": "mql", "name": "MQL", "rule": {"score": {"model": "main", "op": "gte", "value": 20}}}
+]`
+
+func TestEngagementCapsFrequencyProfileThreshold(t *testing.T) {
+	t.Parallel()
+	b := setup(t, model)
+	email := "ada@example.com"
+	b.send(t, store.EventRow{ID: "i1", ContactID: "ada", Type: "identify", Email: &email, Traits: map[string]any{"role": "CEO", "owner": "sam"}})
+	for i, id := range []string{"p1", "p2", "p3", "p4"} {
+		_ = i
+		b.send(t, store.EventRow{ID: id, ContactID: "ada", Type: "page_visited", Properties: map[string]any{"url": "https://x.example/" + id}})
+	}
+	b.applyAll(t)
+	score, band := b.score(t, "ada", "main")
+	// CEO 5 + pages capped at 3 + third visit bonus 10 = 18
+	require.Equal(t, 18.0, score)
+	require.Equal(t, "warm", band)
+	require.Equal(t, 0, b.count(t, `SELECT count(*) FROM crm_tasks`))
+
+	b.send(t, store.EventRow{ID: "m1", ContactID: "ada", Type: "calendly_booked"})
+	b.applyAll(t)
+	score, band = b.score(t, "ada", "main")
+	require.Equal(t, 38.0, score)
+	require.Equal(t, "hot", band)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM crm_tasks WHERE contact_id = 'ada' AND assignee = 'sam' AND title = 'MQL ada@example.com'`))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM segment_memberships WHERE contact_id = 'ada' AND segment_id = 'mql'`))
+	require.Equal(t, 38, b.count(t, `SELECT sum(points)::int FROM score_ledger WHERE contact_id = 'ada' AND model = 'main'`))
+
+	// Duplicate event ids change nothing.
+	b.send(t, store.EventRow{ID: "m1", ContactID: "ada", Type: "calendly_booked"})
+	b.applyAll(t)
+	score, _ = b.score(t, "ada", "main")
+	require.Equal(t, 38.0, score)
+}
