@@ -47,8 +47,12 @@ func decodeSource(c *collector, src Source, source int) ([]Document, decoded) {
 	fileRef := docRef{file: src.File, source: source, set: true}
 	root, serr := parseJSON(src.Data)
 	if serr != nil {
-		line, col := lineCol(src.Data, serr.off)
-		c.add(fileRef, nil, nil, fmt.Sprintf("syntax error at %d:%d: %s", line, col, serr.msg))
+		msg := serr.msg
+		if serr.off >= 0 {
+			line, col := lineCol(src.Data, serr.off)
+			msg = fmt.Sprintf("syntax error at %d:%d: %s", line, col, serr.msg)
+		}
+		c.add(fileRef, nil, nil, msg)
 		out.count = 1
 		return nil, out
 	}

@@ -63,7 +63,7 @@ func (n *node) get(key string) *node {
 	return nil
 }
 
-// syntaxError is a parse failure at a byte offset.
+// syntaxError is a parse failure at a byte offset (-1: the whole file).
 type syntaxError struct {
 	off int
 	msg string
@@ -97,7 +97,7 @@ func parseJSON(data []byte) (*node, *syntaxError) {
 	}
 	p.skipSpace()
 	if p.pos >= len(p.data) {
-		return nil, &syntaxError{p.pos, "the file is empty; write a JSON document ({\"kind\": ...}) or an array of them"}
+		return nil, &syntaxError{-1, "the file is empty; write a JSON document ({\"kind\": ...}) or an array of them"}
 	}
 	n, err := p.value()
 	if err != nil {

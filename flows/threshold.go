@@ -37,18 +37,17 @@ func CrossThreshold(th *Threshold, st ThresholdState, old, new float64) (fire bo
 }
 
 // FrequencyReached reports whether an engagement rule with a frequency
-// gives its points for the event happening at now: matchingTimes are the
-// times of the contact's EARLIER events matching the rule (not the current
-// one, which the function counts itself); it counts those in the window
-// (now−Within, now] — any time before now when Within is zero — plus one
-// for the current event, and is true when that count equals f.Count
-// exactly, so "3 visits → +10" pays on the third visit and not on the
-// fourth. A nil frequency is always reached.
+// gives its points for the event happening at now. matchingTimes are the
+// times of the contact's events matching the rule INCLUDING the current
+// one (at now); it counts those in the window (now−Within, now] — any time
+// up to now when Within is zero; times after now are ignored — and is true
+// when that count equals f.Count exactly, so "3 visits → +10" pays on the
+// third visit and not on the fourth. A nil frequency is always reached.
 func FrequencyReached(f *Frequency, matchingTimes []time.Time, now time.Time) bool {
 	if f == nil {
 		return true
 	}
-	n := 1
+	n := 0
 	from := now.Add(-f.Within.Duration)
 	for _, t := range matchingTimes {
 		if t.After(now) {
