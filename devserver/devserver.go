@@ -91,8 +91,9 @@ type Options struct {
 	// DefaultFrontendPort, 7233, for the usual address). FrontendHostPort
 	// tells the address in use.
 	FrontendPort int
-	// UIPort serves the Temporal Web UI when this build includes it (see
-	// UIAvailable); 0 disables it.
+	// UIPort serves the Temporal Web UI on 127.0.0.1 when this build
+	// includes it (see UIAvailable; otherwise it is ignored with a warning);
+	// 0 disables it, -1 picks a free port.
 	UIPort int
 	// MetricsPort serves the server's Prometheus metrics at
 	// http://127.0.0.1:MetricsPort/metrics; 0 disables them.
@@ -211,7 +212,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		_ = s.Stop()
 		return nil, err
 	}
-	if opts.UIPort != 0 {
+	switch {
+	case opts.UIPort == 0:
+	case !UIAvailable:
+		logger.Warn("this build has no Temporal Web UI; UIPort ignored (run temporalio/ui against the frontend instead)")
+	default:
 		addr, stop, err := startUI(opts.UIPort, s.frontend, opts.Logger)
 		if err != nil {
 			_ = s.Stop()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -98,9 +100,7 @@ func TestMemoryStore(t *testing.T) {
 
 func TestSQLiteStoreSurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
-	opts := Options{Store: StoreSQLite, DataDir: dir, Namespace: "leadflow-test"}
-
-	s := startServer(t, opts)
+	s := startServer(t, Options{Store: StoreSQLite, DataDir: dir, Namespace: "leadflow-test"})
 	c := dial(t, s)
 	w := runWorker(t, c, "devserver-restart")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -111,20 +111,38 @@ func TestSQLiteStoreSurvivesRestart(t *testing.T) {
 	w.Stop()
 	c.Close()
 	require.NoError(t, s.Stop())
-	_, err = os.Stat(dir + "/" + SQLiteFileName)
+	_, err = os.Stat(filepath.Join(dir, SQLiteFileName))
 	require.NoError(t, err)
 
-	s = startServer(t, opts)
+	// Restart in a fresh process, as `leadflow dev` would be: nothing but the
+	// files under DataDir carries over.
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestSQLiteRestartChild$", "-test.v")
+	cmd.Env = append(os.Environ(), "DEVSERVER_RESTART_DATADIR="+dir)
+	out, err := cmd.CombinedOutput()
+	t.Logf("restarted server:\n%s", out)
+	require.NoError(t, err)
+	require.Contains(t, string(out), "--- PASS: TestSQLiteRestartChild")
+}
+
+// TestSQLiteRestartChild is the second half of TestSQLiteStoreSurvivesRestart.
+func TestSQLiteRestartChild(t *testing.T) {
+	dir := os.Getenv("DEVSERVER_RESTART_DATADIR")
+	if dir == "" {
+		t.Skip("run by TestSQLiteStoreSurvivesRestart")
+	}
+	s := startServer(t, Options{Store: StoreSQLite, DataDir: dir, Namespace: "leadflow-test"})
 	defer func() { require.NoError(t, s.Stop()) }()
-	c = dial(t, s)
+	c := dial(t, s)
 	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	desc, err := c.DescribeWorkflowExecution(ctx, "long-timer", "")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.GetWorkflowExecutionInfo().GetStatus())
 	waitForTimerStarted(t, c, "long-timer")
 
 	// The restarted server still runs it: wake it and see it finish.
-	w = runWorker(t, c, "devserver-restart")
+	w := runWorker(t, c, "devserver-restart")
 	defer w.Stop()
 	require.NoError(t, c.SignalWorkflow(ctx, "long-timer", "", "wake", nil))
 	var woke string

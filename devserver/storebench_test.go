@@ -4,10 +4,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,9 +138,13 @@ func TestStoreBench(t *testing.T) {
 				fn   any
 			}{{"empty", EmptyWorkflow}, {"1-activity", ActivityWorkflow}} {
 				runFor(t, c, wf.fn, 2*time.Second) // warm up
+				self0, pg0 := selfCPU(), postgresCPU()
 				n, p50, p99 := runFor(t, c, wf.fn, *storeBenchTime)
+				self, pgCPU := selfCPU()-self0, postgresCPU()-pg0
 				rate := float64(n) / storeBenchTime.Seconds()
-				line := fmt.Sprintf("%-48s %-11s %7.1f wf/s  p50 %6v  p99 %6v", bc.name, wf.name, rate, p50, p99)
+				perWF := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(max(n, 1)) }
+				line := fmt.Sprintf("%-46s %-10s %6.1f wf/s  p50 %6v  p99 %6v  cpu/wf: process %5.1fms + postgres %5.1fms  load %s",
+					bc.name, wf.name, rate, p50, p99, perWF(self), perWF(pgCPU), loadAvg())
 				t.Log(line)
 				report = append(report, line)
 			}
@@ -184,4 +192,48 @@ func runFor(t *testing.T, c client.Client, wf any, d time.Duration) (int64, time
 	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
 	q := func(p float64) time.Duration { return lats[int(p*float64(len(lats)-1))].Round(time.Millisecond) }
 	return done, q(0.5), q(0.99)
+}
+
+// selfCPU is this process's CPU time so far (server, worker and load
+// generator all live here).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// postgresCPU is the CPU time of all live PostgreSQL processes (Linux /proc;
+// backends that exited since are not counted, ours are pooled and stay).
+func postgresCPU() time.Duration {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var ticks int64
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || closing < 0 || s[open+1:closing] != "postgres" {
+			continue
+		}
+		fields := strings.Fields(s[closing+2:])
+		if len(fields) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(fields[11], 10, 64) // utime
+		k, _ := strconv.ParseInt(fields[12], 10, 64) // stime
+		ticks += u + k
+	}
+	return time.Duration(ticks) * (time.Second / 100) // USER_HZ
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }

@@ -23,23 +23,28 @@ const DefaultTaskQueue = "leadflow"
 // New returns a Temporal worker with every leadflow workflow and activity registered.
 func New(c client.Client, taskQueue string, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
 	w := sdkworker.New(c, taskQueue, opts)
-	Register(w, acts)
+	RegisterWorkflows(w)
+	RegisterActivities(w, acts)
 	return w
 }
 
-// Register registers the workflows and activities on a worker (or a replayer's registry).
-func Register(r interface {
+// RegisterWorkflows registers the workflows under their durable names (on a
+// worker, a test environment or a replayer).
+func RegisterWorkflows(r interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
-	RegisterActivityWithOptions(any, activity.RegisterOptions)
-}, acts *activities.Activities) {
+}) {
 	r.RegisterWorkflowWithOptions(workflows.PartitionWorkflow, workflow.RegisterOptions{Name: workflows.PartitionWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.RunWorkflow, workflow.RegisterOptions{Name: workflows.RunWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
-	if acts != nil {
-		r.RegisterActivityWithOptions(acts.ApplyPartition, activity.RegisterOptions{Name: workflows.ActivityApplyPartition})
-		r.RegisterActivityWithOptions(acts.ResumeRun, activity.RegisterOptions{Name: workflows.ActivityResumeRun})
-		r.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: workflows.ActivityDeliver})
-	}
+}
+
+// RegisterActivities registers the activities under their durable names.
+func RegisterActivities(r interface {
+	RegisterActivityWithOptions(any, activity.RegisterOptions)
+}, acts *activities.Activities) {
+	r.RegisterActivityWithOptions(acts.ApplyPartition, activity.RegisterOptions{Name: workflows.ActivityApplyPartition})
+	r.RegisterActivityWithOptions(acts.ResumeRun, activity.RegisterOptions{Name: workflows.ActivityResumeRun})
+	r.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: workflows.ActivityDeliver})
 }
 
 // EnsurePartitions starts every partition workflow that is not running (and

@@ -16,9 +16,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/leadflow/leadflow/definitions"
 	"github.com/leadflow/leadflow/devserver"
-	"github.com/leadflow/leadflow/flows"
+	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
 )
 
@@ -109,7 +108,7 @@ leadflow needs PostgreSQL 13 or newer. Either
 
 	// Definitions.
 	if !*noDefs {
-		results, err := publishShipped(ctx, s)
+		results, err := engine.PublishShipped(ctx, s)
 		if err != nil {
 			log.Error().Err(err).Msg("cannot publish the shipped definitions")
 			return 1
@@ -202,42 +201,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// publishShipped validates the embedded definitions together and publishes
-// them; unchanged documents keep their version.
-func publishShipped(ctx context.Context, s *store.Store) ([]store.PublishResult, error) {
-	var all []flows.Document
-	var errs flows.Errors
-	for _, name := range definitions.Names() {
-		data, err := definitions.FS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		docs, derrs := flows.Decode(name, data)
-		errs = append(errs, derrs...)
-		all = append(all, docs...)
-	}
-	if len(errs) == 0 {
-		errs = flows.Validate("definitions", all, nil)
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return s.Publish(ctx, definitionInputs(all))
-}
-
-// definitionInputs turns validated documents into rows to publish.
-func definitionInputs(docs []flows.Document) []store.DefinitionInput {
-	out := make([]store.DefinitionInput, 0, len(docs))
-	for _, d := range docs {
-		body, err := flows.Canonical(d)
-		if err != nil {
-			panic(fmt.Sprintf("canonical form of validated %s %s: %v", d.Kind(), d.ID(), err))
-		}
-		out = append(out, store.DefinitionInput{ID: d.ID(), Kind: d.Kind(), Hash: flows.Hash(d), Body: body})
-	}
-	return out
 }
 
 func printBanner(w io.Writer, c *config, ts *devserver.Server) {

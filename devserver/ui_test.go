@@ -1,0 +1,32 @@
+//go:build ignore
+
+// Enabled together with ui.go: see there.
+
+package devserver
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestUI(t *testing.T) {
+	s := startServer(t, Options{Store: StoreMemory, UIPort: -1})
+	defer s.Stop()
+	require.NotEmpty(t, s.UIAddress())
+	resp, err := http.Get(s.UIAddress() + "/")
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.True(t, strings.Contains(string(b), "<html") || strings.Contains(string(b), "<!doctype"), string(b[:200]))
+	resp, err = http.Get(s.UIAddress() + "/api/v1/namespaces/default")
+	require.NoError(t, err)
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	t.Logf("api: %d %.300s", resp.StatusCode, b)
+	require.Equal(t, 200, resp.StatusCode)
+}
