@@ -234,7 +234,7 @@ func (s *server) observe(next http.Handler) http.Handler {
 			Str("route", pattern).
 			Int("status", sw.status).
 			Int("bytes", sw.bytes).
-			Dur("duration", elapsed).
+			Float64("duration_ms", float64(elapsed.Microseconds())/1000).
 			Str("remote", r.RemoteAddr).
 			Msg("http request")
 	})
@@ -402,7 +402,11 @@ func summarize(details []detail) string {
 	if len(details) == 1 {
 		return first
 	}
-	return fmt.Sprintf("%s (and %d more problems, see details)", first, len(details)-1)
+	more := "problems"
+	if len(details) == 2 {
+		more = "problem"
+	}
+	return fmt.Sprintf("%s (and %d more %s, see details)", first, len(details)-1, more)
 }
 
 // fail answers an error: a *requestError as it is, store.ErrNotFound as 404,

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,6 +59,11 @@ func (s *server) postDefinitions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	isArray := kind(body) == "an array"
+	if isArray && len(bytes.TrimSpace(body[1:len(body)-1])) == 0 {
+		writeError(w, http.StatusUnprocessableEntity, "invalid definitions",
+			detail{Message: "no documents; send one document or an array of them"})
+		return
+	}
 	known, err := s.publishedCatalog(r.Context())
 	if err != nil {
 		s.fail(w, r, err)

@@ -131,7 +131,7 @@ func (s *Server) FrontendHostPort() string { return s.frontend }
 // Namespace is the namespace registered on start.
 func (s *Server) Namespace() string { return s.namespace }
 
-// UIAddress is the Web UI's URL, or "" when none is served.
+// UIAddress is the Web UI's host:port (http), or "" when none is served.
 func (s *Server) UIAddress() string { return s.uiAddr }
 
 // Store is the store in use.

@@ -50,7 +50,7 @@ func startUI(port int, frontend string, zl zerolog.Logger) (string, func(), erro
 	}))
 	errc := make(chan error, 1)
 	go func() { errc <- ui.Start() }()
-	addr := "http://" + hostPort(port)
+	addr := hostPort(port)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		select {
@@ -58,7 +58,7 @@ func startUI(port int, frontend string, zl zerolog.Logger) (string, func(), erro
 			return "", nil, fmt.Errorf("devserver: UI server: %w", err)
 		default:
 		}
-		resp, err := http.Get(addr + "/")
+		resp, err := http.Get("http://" + addr + "/")
 		if err == nil {
 			_ = resp.Body.Close()
 			break

@@ -48,18 +48,18 @@ func TestDecodeDetails(t *testing.T) {
 	require.Equal(t, "\uFFFDx", docs[0].Segment.Name)
 
 	for src, want := range map[string]string{
-		"\xff":                   "t.json: syntax error at 1:1: the file is not valid UTF-8; save it as UTF-8",
-		`{"a": 01}`:              "t.json: syntax error at 1:7: numbers must not have leading zeros",
-		`{"a": 1.}`:              "t.json: syntax error at 1:9: invalid number; a '.' must be followed by digits",
-		`{"a": "x\q"}`:           `t.json: syntax error at 1:10: invalid escape \q in a string; valid escapes are \" \\ \/ \b \f \n \r \t \uXXXX`,
-		"{\"a\": \"x\ny\"}":      `t.json: syntax error at 1:9: line break inside a string; close the string with '"' or write \n`,
-		`[1,]`:                   "t.json: syntax error at 1:4: trailing comma before ']'; remove it",
-		`{"a" 1}`:                `t.json: syntax error at 1:6: expected ':' after field name "a", found '1'`,
-		`{a: 1}`:                 `t.json: syntax error at 1:2: field names need double quotes: write "name": value`,
-		`{"a": truex}`:           `t.json: syntax error at 1:7: invalid value truex; put strings in double quotes ("truex"); the only bare words are true, false and null`,
-		`{"a": 12abc}`:           `t.json: syntax error at 1:7: invalid value 12abc; put strings in double quotes ("12abc")`,
-		`{"a": "\u12"}`:          `t.json: syntax error at 1:10: invalid \u escape; write four hex digits (\u00e9)`,
-		`[[[[[[[[[[[[[[[[[[[[`:   "t.json: syntax error at 1:21: unexpected end of file where a value was expected; a closing '}', ']' or '\"' may be missing",
+		"\xff":                 "t.json: syntax error at 1:1: the file is not valid UTF-8; save it as UTF-8",
+		`{"a": 01}`:            "t.json: syntax error at 1:7: numbers must not have leading zeros",
+		`{"a": 1.}`:            "t.json: syntax error at 1:9: invalid number; a '.' must be followed by digits",
+		`{"a": "x\q"}`:         `t.json: syntax error at 1:10: invalid escape \q in a string; valid escapes are \" \\ \/ \b \f \n \r \t \uXXXX`,
+		"{\"a\": \"x\ny\"}":    `t.json: syntax error at 1:9: line break inside a string; close the string with '"' or write \n`,
+		`[1,]`:                 "t.json: syntax error at 1:4: trailing comma before ']'; remove it",
+		`{"a" 1}`:              `t.json: syntax error at 1:6: expected ':' after field name "a", found '1'`,
+		`{a: 1}`:               `t.json: syntax error at 1:2: field names need double quotes: write "name": value`,
+		`{"a": truex}`:         `t.json: syntax error at 1:7: invalid value truex; put strings in double quotes ("truex"); the only bare words are true, false and null`,
+		`{"a": 12abc}`:         `t.json: syntax error at 1:7: invalid value 12abc; put strings in double quotes ("12abc")`,
+		`{"a": "\u12"}`:        `t.json: syntax error at 1:10: invalid \u escape; write four hex digits (\u00e9)`,
+		`[[[[[[[[[[[[[[[[[[[[`: "t.json: syntax error at 1:21: unexpected end of file where a value was expected; a closing '}', ']' or '\"' may be missing",
 	} {
 		_, errs := Decode("t.json", []byte(src))
 		require.Equal(t, want, errs.Error(), src)

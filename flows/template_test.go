@@ -15,22 +15,22 @@ func TestRenderTemplate(t *testing.T) {
 	ct.Fields["langs"] = []any{"en", "it"}
 	ct.Fields["nothing"] = nil
 	cases := map[string]string{
-		"Call {{email}}":                         "Call Ada@Example.COM",
-		"{{contact_id}}/{{stage}}/{{account_id}}": "c1/lead/acme",
-		"{{ email_domain }}":                     "example.com",
+		"Call {{email}}": "Call Ada@Example.COM",
+		"{{contact_id}}/{{stage}}/{{account_id}}":      "c1/lead/acme",
+		"{{ email_domain }}":                           "example.com",
 		"{{fields.plan}} plan, {{fields.seats}} seats": "pro plan, 25 seats",
-		"{{fields.company.name}}":                "Acme",
-		"{{fields.company}}":                     `{"name":"Acme","size":120}`,
-		"{{fields.langs}}":                       `["en","it"]`,
-		"{{fields.trial}}":                       "true",
-		"{{fields.nothing}}|{{fields.missing}}":  "|",
-		"score {{score.main}} / {{score.fit}}":   "score 42 / 12.35",
-		"{{score.none}}":                         "",
-		"{{unknown}} and {{}}":                   " and ",
-		"no placeholders":                        "no placeholders",
-		"{{email":                                "{{email",
-		"{ {email}}":                             "{ {email}}",
-		"{{{email}}}":                            "{Ada@Example.COM}",
+		"{{fields.company.name}}":                      "Acme",
+		"{{fields.company}}":                           `{"name":"Acme","size":120}`,
+		"{{fields.langs}}":                             `["en","it"]`,
+		"{{fields.trial}}":                             "true",
+		"{{fields.nothing}}|{{fields.missing}}":        "|",
+		"score {{score.main}} / {{score.fit}}":         "score 42 / 12.35",
+		"{{score.none}}":                               "",
+		"{{unknown}} and {{}}":                         " and ",
+		"no placeholders":                              "no placeholders",
+		"{{email":                                      "{{email",
+		"{ {email}}":                                   "{ {email}}",
+		"{{{email}}}":                                  "{Ada@Example.COM}",
 	}
 	for in, want := range cases {
 		require.Equal(t, want, RenderTemplate(in, ct), in)

@@ -6,7 +6,17 @@
 // This package must stay pure: no I/O, no clock, no environment, no random
 // numbers and no iteration over maps where order changes a result. Time is
 // always an argument. The engine calls it from activities and its results
-// must be reproducible.
+// must be reproducible. The one exception is the time zone database, read
+// by time.LoadLocation for contacts' time zones (wait_until); a copy is
+// embedded (time/tzdata) so that a machine without one gives the same
+// results.
+//
+// Entry points: Decode, Validate, DecodeAndValidate and CheckFiles read
+// definitions; Canonical and Hash identify versions; JSONSchema describes
+// the files for editors; MatchTrigger, MatchFilters, EvalCondition,
+// ConditionChangesAt, ProfileScore, ScoreChange, ApplyCap, CrossThreshold,
+// FrequencyReached, DecayedEngagement, ExpiredPoints, NextDecayCrossing,
+// WaitUntil, DateTriggerDue and RenderTemplate evaluate them.
 package flows
 
 import "time"

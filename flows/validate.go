@@ -288,7 +288,13 @@ func (v *validation) translate(fe validator.FieldError, parent reflect.Type) str
 		}
 		return fmt.Sprintf("must be at most %s", fe.Param())
 	case "gte":
-		return fmt.Sprintf("must be at least %s; got %v", fe.Param(), fe.Value())
+		switch pname + "." + field {
+		case "Frequency.count":
+			return fmt.Sprintf(`must be at least 2, got %v: the rule pays on the count-th matching event (e.g. "count": 3); to pay on every event, leave out "frequency"`, fe.Value())
+		case "EventsCondition.count":
+			return fmt.Sprintf(`must not be negative, got %v; count 0 with op "eq" means "none in the window"`, fe.Value())
+		}
+		return fmt.Sprintf("must be at least %s, got %v", fe.Param(), fe.Value())
 	case "eq":
 		return fmt.Sprintf("must be %q", fe.Param())
 	case "oneof":

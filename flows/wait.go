@@ -3,6 +3,7 @@ package flows
 import (
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	// The time zone database is embedded so that contact time zones resolve
@@ -79,9 +80,31 @@ func ContactLocation(ct *Contact) *time.Location {
 	if name == "" {
 		return time.UTC
 	}
+	return loadLocation(name)
+}
+
+// locations caches time zones by name (time.LoadLocation reads the tz
+// database on every call); unknown names are cached as UTC.
+var locations struct {
+	sync.Mutex
+	byName map[string]*time.Location
+}
+
+func loadLocation(name string) *time.Location {
+	locations.Lock()
+	defer locations.Unlock()
+	if loc, ok := locations.byName[name]; ok {
+		return loc
+	}
 	loc, err := time.LoadLocation(name)
 	if err != nil {
-		return time.UTC
+		loc = time.UTC
+	}
+	if locations.byName == nil {
+		locations.byName = map[string]*time.Location{}
+	}
+	if len(locations.byName) < 1000 {
+		locations.byName[name] = loc
 	}
 	return loc
 }
