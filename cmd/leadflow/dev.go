@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/leadflow/leadflow/devserver"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
