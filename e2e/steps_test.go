@@ -147,3 +147,30 @@ func TestEveryStepType(t *testing.T) {
 	require.Equal(t, "asked to", c.DisqualifiedReason)
 	require.Contains(t, c.Tags, "disqualified")
 }
+
+// Decay at the time it happens: a half-life model drops a lead from warm to
+// cold by itself (the partition's timer), and expiring points lapse; the
+// ledger still sums to the score.
+func TestDecayAndExpiryOnDurableTimers(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, stackOptions{})
+	st.publish([]byte(`[
+{"kind": "score_model", "id": "fading", "name": "Fading", "decay": {"half_life": "4s"},
+ "bands": [{"name": "cold", "min": 0, "color": "blue"}, {"name": "warm", "min": 10, "color": "orange"}],
+ "engagement": [{"id": "click", "on": {"type": "email_clicked"}, "points": 12}]},
+{"kind": "score_model", "id": "expiring", "name": "Expiring", "decay": {"expire_after": "3s"},
+ "engagement": [{"id": "open", "on": {"type": "email_opened"}, "points": 7}]}]`))
+	st.send(ev("k1", "email_clicked", "fay", nil), ev("o1", "email_opened", "fay", nil))
+	c := st.eventually("fay", 10*time.Second, func(c contact) bool {
+		return c.Scores["fading"].Band == "warm" && c.Scores["expiring"].Score == 7
+	})
+	start := time.Now()
+	c = st.eventually("fay", 15*time.Second, func(c contact) bool { return c.Scores["fading"].Band == "cold" })
+	// 12 → below 10 after 4s·log2(1.2) ≈ 1.05s.
+	require.Less(t, time.Since(start), 6*time.Second)
+	require.Less(t, c.Scores["fading"].Score, 10.0)
+	c = st.eventually("fay", 15*time.Second, func(c contact) bool { return c.Scores["expiring"].Score == 0 })
+	_, totals := st.history("fay")
+	require.Equal(t, c.Scores["fading"].Score, totals["fading"])
+	require.Equal(t, 0.0, totals["expiring"])
+}
