@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/flows"
 	"github.com/leadflow/leadflow/store"
 )
@@ -80,16 +81,7 @@ func (s *server) postDefinitions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid definitions", flowDetails(errs)...)
 		return
 	}
-	inputs := make([]store.DefinitionInput, 0, len(docs))
-	for _, d := range docs {
-		canonical, err := flows.Canonical(d)
-		if err != nil {
-			s.fail(w, r, fmt.Errorf("error encoding definition %q: %w", d.ID(), err))
-			return
-		}
-		inputs = append(inputs, store.DefinitionInput{ID: d.ID(), Kind: d.Kind(), Hash: flows.Hash(d), Body: canonical})
-	}
-	results, err := s.cfg.Store.Publish(r.Context(), inputs)
+	results, err := engine.Publish(r.Context(), s.cfg.Store, docs)
 	var kc *store.ErrKindChanged
 	if errors.As(err, &kc) {
 		path := "kind"

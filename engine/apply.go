@@ -74,7 +74,7 @@ func (a *applier) applyEvent(ev store.EventRow) error {
 	for _, tag := range ev.Tags {
 		a.addTag(tag, ev.ID)
 	}
-	if rm, ok := ev.Properties["remove_tags"].([]any); ok {
+	if rm, ok := ev.Properties["remove_tags"].([]any); ok && ev.Type == "identify" {
 		for _, t := range rm {
 			if s, ok := t.(string); ok {
 				a.removeTag(s, ev.ID)

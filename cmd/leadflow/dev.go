@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -51,6 +52,19 @@ where this one left off.`, stderr)
 
 	// PostgreSQL.
 	s, err := store.Open(ctx, c.DatabaseURL, true)
+	if err != nil && os.Getenv("DATABASE_URL") == "" && !flagSet(fs, "database-url") {
+		// Nothing configured and nothing answers: run a private cluster
+		// from the machine's server binaries, if there are any.
+		log.Warn().Err(err).Msg("no PostgreSQL answers at the default address; trying a private cluster")
+		url, stop, perr := startPrivatePostgres(ctx, filepath.Join(*dataDir, "postgres"), log)
+		if perr == nil {
+			defer stop()
+			c.DatabaseURL = url
+			s, err = store.Open(ctx, c.DatabaseURL, true)
+		} else {
+			log.Warn().Err(perr).Msg("no private PostgreSQL cluster")
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, `leadflow dev: cannot reach PostgreSQL: %v
 
@@ -231,4 +245,15 @@ Read the contact back (scores, bands, segments), its score history and the CRM t
   curl -s %[1]s/v1/tasks -H 'Authorization: Bearer %[6]s'
 
 `, base, ts.FrontendHostPort(), ts.Namespace(), c.TaskQueue, ui, c.AdminKey, c.IngestKey)
+}
+
+// flagSet reports whether a flag was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			set = true
+		}
+	})
+	return set
 }
