@@ -81,6 +81,19 @@ func (a *applier) applyEvent(ev store.EventRow) error {
 			}
 		}
 	}
+	if traits, ok := ev.Properties["account_traits"].(map[string]any); ok && ev.Type == "group" && ct.AccountID != "" {
+		if a.ch.AccountTraits == nil {
+			a.ch.AccountTraits = map[string]map[string]any{}
+		}
+		merged := a.ch.AccountTraits[ct.AccountID]
+		if merged == nil {
+			merged = map[string]any{}
+			a.ch.AccountTraits[ct.AccountID] = merged
+		}
+		for k, v := range traits {
+			merged[k] = v
+		}
+	}
 	props := ev.Properties
 	if props == nil {
 		props = map[string]any{}

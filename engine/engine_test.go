@@ -125,3 +125,61 @@ func TestEngagementCapsFrequencyProfileThreshold(t *testing.T) {
 	score, _ = b.score(t, "ada", "main")
 	require.Equal(t, 38.0, score)
 }
+
+// A wake-up delivered twice (an activity retried after a crash) resumes the
+// run once: the second finds the wait already passed and changes nothing.
+func TestResumeRunIsIdempotent(t *testing.T) {
+	t.Parallel()
+	b := setup(t, `[
+{"kind": "score_model", "id": "m", "name": "M"},
+{"kind": "flow", "id": "f", "name": "F", "trigger": {"type": "event", "event": "go"}, "entry": "every_time", "steps": [
+  {"id": "nap", "type": "wait", "duration": "1h"},
+  {"id": "score", "type": "lead_score", "model": "m", "op": "add", "points": 3},
+  {"id": "task", "type": "create_crm_task", "title": "t"}]}]`)
+	b.send(t, store.EventRow{ID: "g1", ContactID: "kim", Type: "go"})
+	b.applyAll(t)
+	ctx := context.Background()
+	later := b.now.Add(time.Hour)
+	w, err := b.engine.ResumeRun(ctx, "f:kim:1", 1, engine.OutcomeElapsed, "", later)
+	require.NoError(t, err)
+	require.Nil(t, w)
+	w, err = b.engine.ResumeRun(ctx, "f:kim:1", 1, engine.OutcomeElapsed, "", later)
+	require.NoError(t, err)
+	require.Nil(t, w)
+	score, _ := b.score(t, "kim", "m")
+	require.Equal(t, 3.0, score)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM crm_tasks`))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM flow_runs WHERE status = 'completed'`))
+}
+
+func TestEntryPolicies(t *testing.T) {
+	t.Parallel()
+	b := setup(t, `[
+{"kind": "flow", "id": "once", "name": "Once", "trigger": {"type": "event", "event": "go"}, "entry": "once", "steps": [{"id": "s", "type": "set_stage", "stage": "x"}]},
+{"kind": "flow", "id": "every", "name": "Every", "trigger": {"type": "event", "event": "go"}, "entry": "every_time", "steps": [{"id": "s", "type": "set_stage", "stage": "y"}]},
+{"kind": "flow", "id": "weekly", "name": "Weekly", "trigger": {"type": "event", "event": "go"}, "entry": {"once_per": "7d"}, "steps": [{"id": "s", "type": "set_stage", "stage": "z"}]}]`)
+	for i, day := range []int{0, 1, 8} {
+		b.now = time.Date(2026, 1, 5+day, 10, 0, 0, 0, time.UTC)
+		b.send(t, store.EventRow{ID: "go" + string(rune('0'+i)), ContactID: "lee", Type: "go"})
+		b.applyAll(t)
+	}
+	require.Equal(t, 1, b.count(t, `SELECT entries FROM flow_entries WHERE flow_id = 'once'`))
+	require.Equal(t, 3, b.count(t, `SELECT entries FROM flow_entries WHERE flow_id = 'every'`))
+	require.Equal(t, 2, b.count(t, `SELECT entries FROM flow_entries WHERE flow_id = 'weekly'`))
+}
+
+// A Segment "group" call puts the contact in an account and records its traits;
+// the account score is the sum of its contacts'.
+func TestGroupSetsAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t, model)
+	acme := "acme"
+	b.send(t,
+		store.EventRow{ID: "g1", ContactID: "a1", Type: "group", AccountID: &acme, Properties: map[string]any{"account_traits": map[string]any{"name": "Acme", "plan": "pro"}}},
+		store.EventRow{ID: "g2", ContactID: "a2", Type: "group", AccountID: &acme},
+		store.EventRow{ID: "m1", ContactID: "a1", Type: "calendly_booked"},
+		store.EventRow{ID: "m2", ContactID: "a2", Type: "calendly_booked"})
+	b.applyAll(t)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM accounts WHERE id = 'acme' AND name = 'Acme' AND fields->>'plan' = 'pro'`))
+	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM contacts WHERE account_id = 'acme'`))
+}

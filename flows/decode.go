@@ -88,7 +88,7 @@ func decodeSource(c *collector, src Source, source int) ([]Document, decoded) {
 	return docs, out
 }
 
-var kindList = `"flow", "segment" or "score_model"`
+const kindList = `"flow", "segment" or "score_model"`
 
 var (
 	flowType       = reflect.TypeFor[Flow]()

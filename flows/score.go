@@ -68,7 +68,7 @@ func ApplyCap(delta float64, cap *Cap, grantedInPeriod float64) float64 {
 	if room <= 0 {
 		return 0
 	}
-	return RoundPoints(min(delta, room))
+	return min(delta, room)
 }
 
 // RoundPoints rounds to 2 decimals, half away from zero, as PostgreSQL's

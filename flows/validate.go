@@ -547,12 +547,12 @@ func (v *validation) trigger(t *Trigger, p jpath, modelID string) {
 
 func (v *validation) filters(fs []Filter, p jpath) {
 	for i := range fs {
-		v.opValue(fs[i].Op, fs[i].Value, p.i(i), "filter")
+		v.opValue(fs[i].Op, fs[i].Value, p.i(i))
 	}
 }
 
 // opValue checks that value fits op (for filters and field conditions).
-func (v *validation) opValue(op string, value any, p jpath, what string) {
+func (v *validation) opValue(op string, value any, p jpath) {
 	vp := p.f("value")
 	switch op {
 	case OpExists:
@@ -949,7 +949,7 @@ func (v *validation) condition(c *Condition, p jpath, ctx condCtx) {
 		if c.Op == "" {
 			v.errf(p.f("op"), `is required with "field"; use one of eq, neq, in, not_in, gt, gte, lt, lte, contains, starts_with, ends_with, exists`)
 		} else {
-			v.opValue(c.Op, c.Value, p, "field condition")
+			v.opValue(c.Op, c.Value, p)
 		}
 	}
 	if c.Segment != "" {

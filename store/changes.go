@@ -93,6 +93,8 @@ type Changes struct {
 	ScoresTouched  map[string]map[string]bool // contact -> model
 	EntriesTouched map[string]map[string]bool // contact -> flow
 	ThreshTouched  map[string]map[string]bool // contact -> threshold key
+	// AccountTraits are merged into accounts.fields (a "name" trait also sets the name).
+	AccountTraits map[string]map[string]any
 }
 
 // NewChanges returns an empty change set.
@@ -174,6 +176,13 @@ func (c *Changes) Write(ctx context.Context, tx pgx.Tx) error {
 				ON CONFLICT (flow_id, contact_id) DO UPDATE SET entries = $3, last_entered_at = $4`,
 				flowID, ct.ID, e.Entries, e.LastEnteredAt)
 		}
+	}
+	for _, id := range sortedKeys(c.AccountTraits) {
+		traits := c.AccountTraits[id]
+		name, _ := traits["name"].(string)
+		b.Queue(`INSERT INTO accounts (id, name, fields, updated_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (id) DO UPDATE SET name = CASE WHEN $2 = '' THEN accounts.name ELSE $2 END,
+			fields = accounts.fields || $3, updated_at = $4`, id, name, traits, c.AppliedAt)
 	}
 	for _, s := range c.Segments {
 		if s.Entered {
