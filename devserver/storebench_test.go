@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,6 +95,7 @@ func TestStoreBench(t *testing.T) {
 		sqlite("sqlite-wal-4conns/shards=1", 1, 4, wal),
 		pg(1),
 		pg(4),
+		pg(8),
 	}
 	want := map[string]bool{}
 	for _, n := range strings.Split(*storeBenchCases, ",") {
@@ -138,9 +138,9 @@ func TestStoreBench(t *testing.T) {
 				fn   any
 			}{{"empty", EmptyWorkflow}, {"1-activity", ActivityWorkflow}} {
 				runFor(t, c, wf.fn, 2*time.Second) // warm up
-				self0, pg0 := selfCPU(), postgresCPU()
+				self0, pg0 := selfCPU(), postgresCPU(t, pgURL)
 				n, p50, p99 := runFor(t, c, wf.fn, *storeBenchTime)
-				self, pgCPU := selfCPU()-self0, postgresCPU()-pg0
+				self, pgCPU := selfCPU()-self0, cpuDelta(pg0, postgresCPU(t, pgURL))
 				rate := float64(n) / storeBenchTime.Seconds()
 				perWF := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(max(n, 1)) }
 				line := fmt.Sprintf("%-46s %-10s %6.1f wf/s  p50 %6v  p99 %6v  cpu/wf: process %5.1fms + postgres %5.1fms  load %s",
@@ -204,30 +204,60 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// postgresCPU is the CPU time of all live PostgreSQL processes (Linux /proc;
-// backends that exited since are not counted, ours are pooled and stay).
-func postgresCPU() time.Duration {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var ticks int64
-	for _, f := range stats {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || closing < 0 || s[open+1:closing] != "postgres" {
-			continue
-		}
-		fields := strings.Fields(s[closing+2:])
-		if len(fields) < 13 {
-			continue
-		}
-		u, _ := strconv.ParseInt(fields[11], 10, 64) // utime
-		k, _ := strconv.ParseInt(fields[12], 10, 64) // stime
-		ticks += u + k
+// postgresCPU is the CPU time of the PostgreSQL backends serving the
+// storebench databases (other users of the same server are not counted).
+// Backends are keyed by pid so that a sample can be diffed against another.
+func postgresCPU(t *testing.T, url string) map[int]time.Duration {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return nil
 	}
-	return time.Duration(ticks) * (time.Second / 100) // USER_HZ
+	defer func() { _ = conn.Close(ctx) }()
+	rows, err := conn.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname LIKE 'temporal_storebench%'")
+	if err != nil {
+		return nil
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil
+	}
+	out := make(map[int]time.Duration, len(pids))
+	for _, pid := range pids {
+		if d, ok := procCPU(int(pid)); ok {
+			out[int(pid)] = d
+		}
+	}
+	return out
+}
+
+// cpuDelta is the CPU the backends in after used since before.
+func cpuDelta(before, after map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, a := range after {
+		d += a - before[pid]
+	}
+	return d
+}
+
+// procCPU reads a process's user+system CPU time from /proc (Linux).
+func procCPU(pid int) (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	s := string(b)
+	closing := strings.LastIndexByte(s, ')')
+	if closing < 0 || closing+2 > len(s) {
+		return 0, false
+	}
+	fields := strings.Fields(s[closing+2:])
+	if len(fields) < 13 {
+		return 0, false
+	}
+	u, _ := strconv.ParseInt(fields[11], 10, 64) // utime
+	k, _ := strconv.ParseInt(fields[12], 10, 64) // stime
+	return time.Duration(u+k) * (time.Second / 100), true // USER_HZ
 }
 
 func loadAvg() string {

@@ -151,10 +151,7 @@ func (a *applier) snapshot() *flows.Contact {
 		c.Segments = append(c.Segments, seg)
 	}
 	sort.Strings(c.Segments)
-	c.Activity = make([]flows.Activity, len(a.st.Activity))
-	for i, act := range a.st.Activity {
-		c.Activity[i] = flows.Activity{Type: act.Type, At: act.At, Properties: act.Properties}
-	}
+	c.Activity = a.st.Activity
 	return c
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/leadflow/leadflow/flows"
 )
 
 // ContactRow is a row of contacts.
@@ -70,12 +72,9 @@ type RunRow struct {
 	FinishedAt     *time.Time
 }
 
-// ActivityRow is one applied event of a contact, for window conditions.
-type ActivityRow struct {
-	Type       string
-	At         time.Time
-	Properties map[string]any
-}
+// ActivityRow is one applied event of a contact, for window conditions:
+// the flows package's own type, so evaluation can use it without copying.
+type ActivityRow = flows.Activity
 
 // ContactState is everything the engine needs to change one contact.
 type ContactState struct {
