@@ -132,8 +132,10 @@ func NewReference(extra ...flows.Document) (*Reference, error) {
 	for _, id := range ids {
 		f := r.cat.Flows[id]
 		switch {
-		case slices.Contains(modeledFlows, id) || f.Trigger.Type == flows.TriggerEvent && f.Trigger.Event == ProbeEvent:
-			if f.HasDurableSteps() && f.Trigger.Event != ProbeEvent {
+		case id == ProbeFlowID:
+			// The fault run's probe: its own event and tag, checked apart.
+		case slices.Contains(modeledFlows, id):
+			if f.HasDurableSteps() {
 				return nil, fmt.Errorf("bench reference: flow %s now has a wait; update bench/reference.go", id)
 			}
 			for i := range f.Steps {
@@ -346,7 +348,7 @@ func (r *Reference) settle(c *refContact) {
 					c.thTasks[key] = append(c.thTasks[key], c.crossings[key])
 					continue
 				}
-				r.action(c, "", s)
+				r.action(c, s)
 			}
 		}
 		// score_threshold_crossed for every mark a flow listens to.
@@ -456,13 +458,11 @@ func (r *Reference) execute(c *refContact, f *flows.Flow) {
 			}
 		case s.Type == flows.StepExit:
 			return
-		case s.IsWait():
-			return // the probe flow: checked apart
 		default:
 			if s.Type == flows.StepCreateCRMTask {
 				c.flowTasks[f.ID]++
 			} else {
-				r.action(c, f.ID, s)
+				r.action(c, s)
 			}
 			r.settle(c)
 		}
@@ -471,7 +471,7 @@ func (r *Reference) execute(c *refContact, f *flows.Flow) {
 }
 
 // action applies an action step (not create_crm_task, counted by callers).
-func (r *Reference) action(c *refContact, flowID string, s *flows.Step) {
+func (r *Reference) action(c *refContact, s *flows.Step) {
 	switch s.Type {
 	case flows.StepLeadScore:
 		m := r.model(s.Model)
@@ -502,7 +502,6 @@ func (r *Reference) action(c *refContact, flowID string, s *flows.Step) {
 			c.fieldChanged("", "stage", old, s.Stage)
 		}
 	}
-	_ = flowID
 }
 
 // Expected is the outcome the reference computed for one contact.
