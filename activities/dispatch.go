@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -14,34 +15,67 @@ import (
 	"github.com/leadflow/leadflow/workflows"
 )
 
-// dispatch hands the partition's outbox to Temporal, in order. Starting a
-// workflow that already exists and signalling one that has finished count as
-// done: outbox rows may be dispatched more than once after a crash.
+// dispatchConcurrency is how many Temporal calls one dispatch makes at once.
+const dispatchConcurrency = 16
+
+// dispatch hands the partition's outbox to Temporal. Rows of one workflow
+// are sent in order (a run's start before its signals); different
+// workflows in parallel. Starting a workflow that already exists and
+// signalling one that has finished count as done: outbox rows may be
+// dispatched more than once after a crash.
 func (a *Activities) dispatch(ctx context.Context, partition int) error {
 	for {
-		items, err := a.Store.PendingOutbox(ctx, partition, 200)
+		items, err := a.Store.PendingOutbox(ctx, partition, 500)
 		if err != nil {
 			return err
 		}
 		if len(items) == 0 {
 			return nil
 		}
-		var done []int64
-		var firstErr error
+		var order []string
+		groups := map[string][]store.OutboxItem{}
 		for _, it := range items {
-			if err := a.dispatchOne(ctx, it); err != nil {
-				firstErr = fmt.Errorf("error dispatching %s %s: %w", it.Kind, it.WorkflowID, err)
-				break
+			if _, ok := groups[it.WorkflowID]; !ok {
+				order = append(order, it.WorkflowID)
 			}
-			done = append(done, it.ID)
+			groups[it.WorkflowID] = append(groups[it.WorkflowID], it)
 		}
+		var (
+			mu       sync.Mutex
+			done     []int64
+			firstErr error
+			wg       sync.WaitGroup
+			sem      = make(chan struct{}, dispatchConcurrency)
+		)
+		for _, id := range order {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func(group []store.OutboxItem) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				for _, it := range group {
+					if err := a.dispatchOne(ctx, it); err != nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = fmt.Errorf("error dispatching %s %s: %w", it.Kind, it.WorkflowID, err)
+						}
+						mu.Unlock()
+						return
+					}
+					mu.Lock()
+					done = append(done, it.ID)
+					mu.Unlock()
+				}
+			}(groups[id])
+		}
+		wg.Wait()
 		if err := a.Store.MarkDispatched(ctx, done, a.now()); err != nil {
 			return err
 		}
 		if firstErr != nil {
 			return firstErr
 		}
-		if len(items) < 200 {
+		if len(items) < 500 {
 			return nil
 		}
 	}

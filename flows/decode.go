@@ -28,19 +28,21 @@ type Source struct {
 	Data []byte
 }
 
-// docKey identifies a document among the sources: (source, index).
-type docKey struct{ source, index int }
-
 // decoded is what decoding one source found besides its documents.
 type decoded struct {
-	count  int         // documents in the file (1 when it does not parse)
-	broken []brokenDoc // documents with decode errors
-	keys   map[docKey]bool
+	count int // documents in the file (1 when it does not parse)
+	// checks are the documents to validate, in file order: those that
+	// decoded and, decoded leniently, those whose kind is known but that
+	// have decode errors (see checked).
+	checks []checked
+	// lost are the ids of documents that could not be decoded at all (no
+	// usable kind): references to them are not reported as dangling. The
+	// kind is the suggested one, or "" for any.
+	lost []lostDoc
 }
 
-// brokenDoc is a document that failed to decode but whose kind and id could
-// be read: references to it are not reported as dangling.
-type brokenDoc struct{ kind, id string }
+// lostDoc is a document whose kind could not be read but whose id could.
+type lostDoc struct{ kind, id string }
 
 func decodeSource(c *collector, src Source, source int) ([]Document, decoded) {
 	var out decoded
@@ -112,36 +114,39 @@ func rootType(kind string) reflect.Type {
 	return nil
 }
 
+// decodeDocument decodes one document by its kind. It returns the document
+// and true when it decoded without error. A document of a known kind with
+// errors is still decoded, leniently (unknown fields dropped, values of the
+// wrong type left zero), and added to out.checks with the paths of its
+// errors, so that validation can report its other problems too.
 func decodeDocument(c *collector, n *node, ref docRef, out *decoded) (Document, bool) {
 	before := len(c.probs)
 	kn := n.get("kind")
 	switch {
 	case kn == nil:
 		c.add(ref, nil, jpath{{name: "kind"}}, "is required; use "+kindList)
+		out.lose(n, "")
 		return Document{}, false
 	case kn.kind != nString:
 		c.add(ref, nil, jpath{{name: "kind"}}, fmt.Sprintf("expected a string, got %s; use %s", kn.kind, kindList))
+		out.lose(n, "")
 		return Document{}, false
 	}
 	kind := kn.str
 	rt := rootType(kind)
 	if rt == nil {
 		msg := fmt.Sprintf("unknown kind %q; use %s", kind, kindList)
-		if s := suggest(kind, []string{KindFlow, KindSegment, KindScoreModel}); s != "" {
+		s := suggest(kind, []string{KindFlow, KindSegment, KindScoreModel})
+		if s != "" {
 			msg = fmt.Sprintf("unknown kind %q; did you mean %q? The kinds are %s", kind, s, kindList)
 		}
 		c.add(ref, nil, jpath{{name: "kind"}}, msg)
+		out.lose(n, s)
 		return Document{}, false
 	}
 	d := &decoder{c: c, ref: ref, root: rt}
 	v := reflect.New(rt)
 	d.decodeStruct(n, v.Elem(), nil, true)
-	if len(c.probs) > before {
-		if idn := n.get("id"); idn != nil && idn.kind == nString && idn.str != "" {
-			out.broken = append(out.broken, brokenDoc{kind: kind, id: idn.str})
-		}
-		return Document{}, false
-	}
 	var doc Document
 	switch kind {
 	case KindFlow:
@@ -153,7 +158,26 @@ func decodeDocument(c *collector, n *node, ref docRef, out *decoded) (Document, 
 	}
 	doc.ref = ref
 	normalize(&doc)
+	ok := len(c.probs) == before
+	chk := checked{Document: doc}
+	if !ok {
+		chk.derrs = append(d.errs, d.covers...)
+		if chk.derrs == nil {
+			chk.derrs = []jpath{nil} // not reachable: every error has a path
+		}
+	}
+	out.checks = append(out.checks, chk)
+	if !ok {
+		return Document{}, false
+	}
 	return doc, true
+}
+
+// lose records the id of a document whose kind could not be read.
+func (out *decoded) lose(n *node, kind string) {
+	if idn := n.get("id"); idn != nil && idn.kind == nString && idn.str != "" {
+		out.lost = append(out.lost, lostDoc{kind: kind, id: idn.str})
+	}
 }
 
 // normalize fills defaults in place: a score_threshold_crossed trigger
@@ -175,14 +199,21 @@ func defaultTrigger(t *Trigger) {
 	}
 }
 
-// decoder walks a parsed tree against a Go type.
+// decoder walks a parsed tree against a Go type. On an error it goes on:
+// the value at the error's path is left as it is (zero), the rest decoded.
 type decoder struct {
 	c    *collector
 	ref  docRef
 	root reflect.Type
+	// errs are the paths of the errors reported; covers are further paths
+	// whose values the errors put in doubt (the field a misspelt name
+	// probably meant). Validation leaves out problems there.
+	errs   []jpath
+	covers []jpath
 }
 
 func (d *decoder) errf(p jpath, format string, args ...any) {
+	d.errs = append(d.errs, p)
 	d.c.add(d.ref, d.root, p, fmt.Sprintf(format, args...))
 }
 
@@ -450,6 +481,11 @@ func (d *decoder) unknownField(t reflect.Type, n *node, p jpath, key string) {
 	}
 	if s := suggest(key, fieldNames(t)); s != "" {
 		d.errf(p, "unknown field %q; did you mean %q?", key, s)
+		if n.get(s) == nil {
+			// The value was probably meant for s: what validation would
+			// say about s missing is a consequence of this error.
+			d.covers = append(d.covers, p[:len(p)-1].f(s))
+		}
 		return
 	}
 	d.errf(p, "unknown field %q; remove it (fields allowed %s: %s)", key, what, strings.Join(allowed, ", "))
