@@ -24,6 +24,15 @@ type Catalog struct {
 	// (events conditions and frequency rules).
 	ActivityTypes  []string
 	ActivityWindow time.Duration
+	// CapKeys are the capped rules and steps (store.CapKey), CapWindow the
+	// longest cap period.
+	CapKeys   []string
+	CapWindow time.Duration
+}
+
+// capQuery is what LoadStates must load for caps evaluated at now.
+func (cat *Catalog) capQuery(now time.Time) store.CapQuery {
+	return store.CapQuery{Keys: cat.CapKeys, Since: now.Add(-cat.CapWindow)}
 }
 
 // FlowVersion is a flow at a published version.
@@ -100,6 +109,7 @@ func (c *catalogCache) load(ctx context.Context, tx pgx.Tx) (*Catalog, error) {
 		return nil, err
 	}
 	cat.computeActivityNeeds()
+	cat.computeCapNeeds()
 	c.mu.Lock()
 	c.current = cat
 	c.mu.Unlock()
@@ -207,4 +217,31 @@ func eventTypeOf(t *flows.Trigger) string {
 		return t.Event
 	}
 	return t.Type
+}
+
+func (cat *Catalog) computeCapNeeds() {
+	add := func(key string, c *flows.Cap) {
+		cat.CapKeys = append(cat.CapKeys, key)
+		if c.Period.Duration > cat.CapWindow {
+			cat.CapWindow = c.Period.Duration
+		}
+	}
+	for _, m := range cat.Models {
+		for _, r := range m.Model.Engagement {
+			if r.Cap != nil {
+				add(store.CapKey(m.Model.ID, r.ID, "", ""), r.Cap)
+			}
+		}
+	}
+	// Keys come from the current versions: a run still on an older version
+	// whose step was capped only there sees its cap usage from this
+	// transaction alone.
+	for _, f := range cat.Flows {
+		for _, s := range f.Flow.Steps {
+			if s.Type == flows.StepLeadScore && s.Cap != nil {
+				add(store.CapKey(s.Model, "", f.Flow.ID, s.ID), s.Cap)
+			}
+		}
+	}
+	sort.Strings(cat.CapKeys)
 }

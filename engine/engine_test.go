@@ -183,3 +183,24 @@ func TestGroupSetsAccount(t *testing.T) {
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM accounts WHERE id = 'acme' AND name = 'Acme' AND fields->>'plan' = 'pro'`))
 	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM contacts WHERE account_id = 'acme'`))
 }
+
+// Caps count grants already committed in earlier transactions, and a new
+// period frees the cap again.
+func TestCapAcrossTransactions(t *testing.T) {
+	t.Parallel()
+	b := setup(t, model)
+	for i, id := range []string{"p1", "p2", "p3", "p4", "p5"} {
+		b.now = b.now.Add(time.Minute)
+		b.send(t, store.EventRow{ID: id, ContactID: "max", Type: "page_visited", Properties: map[string]any{"url": "/" + id}})
+		b.applyAll(t)
+		_ = i
+	}
+	// 3 a day from the page rule, plus the third-visit bonus.
+	score, _ := b.score(t, "max", "main")
+	require.Equal(t, 13.0, score)
+	b.now = b.now.Add(25 * time.Hour)
+	b.send(t, store.EventRow{ID: "p6", ContactID: "max", Type: "page_visited", Properties: map[string]any{"url": "/p6"}})
+	b.applyAll(t)
+	score, _ = b.score(t, "max", "main")
+	require.Equal(t, 14.0, score)
+}

@@ -46,11 +46,7 @@ func (a *applier) action(s *flows.Step, src source) error {
 		}
 		delta := flows.ScoreChange(s.Op, points, cur)
 		if s.Cap != nil {
-			used, err := a.capUsed(s.Model, "", src.flowID, s.ID, a.now.Add(-s.Cap.Period.Duration))
-			if err != nil {
-				return err
-			}
-			delta = flows.ApplyCap(delta, s.Cap, used)
+			delta = flows.ApplyCap(delta, s.Cap, a.capUsed(s.Model, "", src.flowID, s.ID, a.now.Add(-s.Cap.Period.Duration)))
 		}
 		a.give(grant{model: mv, points: delta, kind: "flow", reason: fmt.Sprintf("flow %s step %s: %s %g", src.flowID, s.ID, s.Op, points),
 			flowID: src.flowID, flowVer: src.flowVersion, stepID: s.ID, runID: src.runID, eventID: src.eventID, idemKey: key})

@@ -90,22 +90,22 @@ func (a *applier) give(g grant) {
 	metrics.ScoreChanges.WithLabelValues(m.ID).Inc()
 }
 
-// capUsed is how many points a rule or step gave this contact since since,
-// from the ledger and this transaction's pending rows.
-func (a *applier) capUsed(model, ruleID, flowID, stepID string, since time.Time) (float64, error) {
-	var used float64
-	err := a.tx.QueryRow(a.ctx, `SELECT coalesce(sum(points), 0)::float8 FROM score_ledger
-		WHERE contact_id = $1 AND model = $2 AND rule_id = $3 AND flow_id = $4 AND step_id = $5 AND at > $6 AND points > 0`,
-		a.st.Contact.ID, model, ruleID, flowID, stepID, since).Scan(&used)
-	if err != nil {
-		return 0, fmt.Errorf("error reading cap usage: %w", err)
+// capUsed is how many points a rule or step gave this contact since since:
+// the grants loaded with the contact and this transaction's pending rows.
+func (a *applier) capUsed(model, ruleID, flowID, stepID string, since time.Time) float64 {
+	key := store.CapKey(model, ruleID, flowID, stepID)
+	used := 0.0
+	for _, g := range a.st.CapGrants {
+		if g.Key == key && g.At.After(since) {
+			used += g.Points
+		}
 	}
 	for _, l := range a.ch.Ledger {
 		if l.ContactID == a.st.Contact.ID && l.Model == model && l.RuleID == ruleID && l.FlowID == flowID && l.StepID == stepID && l.At.After(since) && l.Points > 0 {
 			used += l.Points
 		}
 	}
-	return used, nil
+	return used
 }
 
 // engagement gives the points of every engagement rule the event matches.
@@ -122,11 +122,7 @@ func (a *applier) engagement(ev flows.Event) error {
 			}
 			points := r.Points
 			if r.Cap != nil {
-				used, err := a.capUsed(m.ID, r.ID, "", "", a.now.Add(-r.Cap.Period.Duration))
-				if err != nil {
-					return err
-				}
-				points = flows.ApplyCap(points, r.Cap, used)
+				points = flows.ApplyCap(points, r.Cap, a.capUsed(m.ID, r.ID, "", "", a.now.Add(-r.Cap.Period.Duration)))
 			}
 			reason := r.Reason
 			if reason == "" {

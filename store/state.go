@@ -86,6 +86,27 @@ type ContactState struct {
 	Entries    map[string]*EntryRow     // by flow id
 	Runs       map[string]*RunRow       // active (running or waiting) runs by id
 	Activity   []ActivityRow            // oldest first
+	// CapGrants are recent positive grants of capped rules and steps.
+	CapGrants []CapGrant
+}
+
+// CapGrant is a positive ledger entry of a capped rule or step.
+type CapGrant struct {
+	Key    string // CapKey(model, rule, flow, step)
+	Points float64
+	At     time.Time
+}
+
+// CapKey identifies what a cap limits: a model's rule, or a flow's step.
+func CapKey(model, ruleID, flowID, stepID string) string {
+	return model + "/" + ruleID + "/" + flowID + "/" + stepID
+}
+
+// CapQuery says which capped grants LoadStates loads: those with these keys
+// since Since.
+type CapQuery struct {
+	Keys  []string
+	Since time.Time
 }
 
 // ThresholdKey is the key of ContactState.Thresholds.
@@ -94,7 +115,7 @@ func ThresholdKey(model, thresholdID string) string { return model + "/" + thres
 // LoadStates locks and loads the contacts with the given ids (contacts that
 // do not exist yet come back with Exists false). Activity holds applied
 // events since activitySince of the given types (all types when nil).
-func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activitySince time.Time, activityTypes []string) (map[string]*ContactState, error) {
+func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activitySince time.Time, activityTypes []string, caps CapQuery) (map[string]*ContactState, error) {
 	ids = append([]string(nil), ids...)
 	sort.Strings(ids) // lock in a fixed order: no deadlocks between transactions
 	out := make(map[string]*ContactState, len(ids))
@@ -205,6 +226,21 @@ func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activitySince time
 		}
 		return rows.Err()
 	})
+	if len(caps.Keys) > 0 {
+		batch.Queue(`SELECT contact_id, model || '/' || rule_id || '/' || flow_id || '/' || step_id, points::float8, at FROM score_ledger
+			WHERE contact_id = ANY($1) AND at > $2 AND points > 0 AND (rule_id <> '' OR step_id <> '')
+			AND model || '/' || rule_id || '/' || flow_id || '/' || step_id = ANY($3)`, ids, caps.Since, caps.Keys).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var id string
+				var g CapGrant
+				if err := rows.Scan(&id, &g.Key, &g.Points, &g.At); err != nil {
+					return err
+				}
+				out[id].CapGrants = append(out[id].CapGrants, g)
+			}
+			return rows.Err()
+		})
+	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return nil, fmt.Errorf("error loading contact state: %w", err)
 	}
