@@ -50,23 +50,35 @@ func checkID(s string) string {
 	return ""
 }
 
-// checkType reports an event type that is not snake_case-ish: lower-case
-// letters, digits and _ . : - starting with a letter or digit, at most 100.
-func checkType(s string) string {
-	if s == "" {
-		return "must not be empty"
-	}
+// eventType reads an event type: any name up to 100 characters, normalized
+// to snake_case the way the Segment routes do ("Trial Started" →
+// "trial_started"), so that flows match whatever casing a client sends.
+func eventType(s string) (string, string) {
 	if len(s) > maxTypeLen {
-		return fmt.Sprintf("must be at most %d characters long", maxTypeLen)
+		return "", fmt.Sprintf("must be at most %d characters long", maxTypeLen)
+	}
+	if isSnake(s) {
+		return s, ""
+	}
+	n := normalizeEventName(s)
+	if n == "" {
+		return "", fmt.Sprintf("%q has no letters or digits; use a name such as \"page_visited\" or \"trial_started\"", s)
+	}
+	return n, ""
+}
+
+// isSnake reports a type already in its stored form: lower-case letters,
+// digits and _ . : - starting with a letter or digit.
+func isSnake(s string) bool {
+	if s == "" {
+		return false
 	}
 	for i, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || i > 0 && (r == '_' || r == '.' || r == ':' || r == '-')
-		if !ok {
-			return fmt.Sprintf("%q is not a valid event type: use lower-case snake_case such as %q (letters a-z, digits, '_', '.', ':', '-')",
-				s, normalizeEventName(s))
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || i > 0 && (r == '_' || r == '.' || r == ':' || r == '-')) {
+			return false
 		}
 	}
-	return ""
+	return true
 }
 
 func checkEmail(s string) string {
@@ -111,10 +123,11 @@ func decodeEvent(raw json.RawMessage, path string, now time.Time, p *problems) s
 	if !present(m, "type") {
 		p.add(field(path, "type"), "is required: the event type, e.g. \"email_clicked\", \"page_visited\" or a custom name")
 	} else if typ, ok := str(m, "type", path, p); ok {
-		if msg := checkType(typ); msg != "" {
+		norm, msg := eventType(typ)
+		if msg != "" {
 			p.add(field(path, "type"), "%s", msg)
 		}
-		e.Type = typ
+		e.Type = norm
 	}
 	email, hasEmail := str(m, "email", path, p)
 	if hasEmail {
