@@ -1,10 +1,13 @@
 package bench
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
+	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -53,14 +56,14 @@ func procPeakRSS(pid int) (int64, bool) {
 	return 0, false
 }
 
-// postgresCPU sums the CPU time of the PostgreSQL backends serving the
-// given databases (their command line names the database) and of the
-// server's background processes (WAL writer, checkpointer…), which every
-// database shares. Backends of other databases on the same server are left
-// out, so that other users of the server do not count.
-func postgresCPU(databases []string) time.Duration {
+// postgresBackends returns the CPU time of each PostgreSQL backend serving
+// one of the given databases (its command line names the database) and of
+// the server's background processes (WAL writer, checkpointer…), which
+// every database shares, by pid. Backends of other databases on the same
+// server are left out, so that other users of the server do not count.
+func postgresBackends(databases []string) map[int]time.Duration {
 	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	var total time.Duration
+	out := map[int]time.Duration{}
 	for _, f := range cmdlines {
 		b, err := os.ReadFile(f)
 		if err != nil || !strings.HasPrefix(string(b), "postgres:") {
@@ -87,8 +90,27 @@ func postgresCPU(databases []string) time.Duration {
 		}
 		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(f)))
 		if cpu, ok := procCPU(pid); ok {
-			total += cpu
+			out[pid] = cpu
 		}
 	}
-	return total
+	return out
+}
+
+// selfPeakRSS is the bench process's own peak resident set size.
+func selfPeakRSS() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Maxrss * 1024
+}
+
+// startSelfProfile writes a CPU profile of the bench process for d.
+func startSelfProfile(w io.Writer, d time.Duration) error {
+	if err := pprof.StartCPUProfile(w); err != nil {
+		return err
+	}
+	time.Sleep(d)
+	pprof.StopCPUProfile()
+	return nil
 }

@@ -24,10 +24,11 @@ import (
 
 // go test ./devserver -run TestStoreBench -storebench -v -timeout 30m
 var (
-	storeBench      = flag.Bool("storebench", false, "run TestStoreBench: workflow throughput per store")
-	storeBenchTime  = flag.Duration("storebench.time", 20*time.Second, "measuring time per case")
-	storeBenchConc  = flag.Int("storebench.conc", 32, "workflows in flight")
-	storeBenchCases = flag.String("storebench.cases", "", "comma-separated case names to run (default all)")
+	storeBench       = flag.Bool("storebench", false, "run TestStoreBench: workflow throughput per store")
+	storeBenchTime   = flag.Duration("storebench.time", 20*time.Second, "measuring time per case")
+	storeBenchConc   = flag.Int("storebench.conc", 32, "workflows in flight")
+	storeBenchCases  = flag.String("storebench.cases", "", "comma-separated case names to run (default all)")
+	storeBenchRounds = flag.Int("storebench.rounds", 3, "rounds over all cases")
 )
 
 // EmptyWorkflow completes at once: one workflow task.
@@ -48,8 +49,8 @@ func NoopActivity(context.Context) error { return nil }
 type benchCase struct {
 	name   string
 	opts   Options
-	before func(t *testing.T) // per-case tuning
-	after  func()
+	before func(t *testing.T) // once, before the first round
+	tune   func() (restore func())
 }
 
 func TestStoreBench(t *testing.T) {
@@ -76,14 +77,14 @@ func TestStoreBench(t *testing.T) {
 		}
 	}
 	sqlite := func(name string, shards int32, conns int, pragmas map[string]string) benchCase {
-		savedConns, savedPragmas := sqliteMaxConns, sqlitePragmas
 		return benchCase{
 			name: name,
 			opts: Options{Store: StoreSQLite, HistoryShards: shards},
-			before: func(t *testing.T) {
+			tune: func() func() {
+				savedConns, savedPragmas := sqliteMaxConns, sqlitePragmas
 				sqliteMaxConns, sqlitePragmas = conns, pragmas
+				return func() { sqliteMaxConns, sqlitePragmas = savedConns, savedPragmas }
 			},
-			after: func() { sqliteMaxConns, sqlitePragmas = savedConns, savedPragmas },
 		}
 	}
 	wal := sqlitePragmas
@@ -103,55 +104,108 @@ func TestStoreBench(t *testing.T) {
 			want[n] = true
 		}
 	}
+	workloads := []struct {
+		name string
+		fn   any
+	}{{"empty", EmptyWorkflow}, {"1-activity", ActivityWorkflow}}
+
+	// Rounds interleave the cases so that load from elsewhere on the
+	// machine spreads over all of them; the best round is the least
+	// disturbed. CPU per workflow is the steadier figure.
+	type sample struct{ rate, cpuSelf, cpuPG float64 }
+	samples := map[string][]sample{}
+	dirs := map[string]string{}
+	for round := 1; round <= *storeBenchRounds; round++ {
+		for _, bc := range cases {
+			if len(want) > 0 && !want[bc.name] {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/round=%d", bc.name, round), func(t *testing.T) {
+				if bc.before != nil && round == 1 {
+					bc.before(t)
+				}
+				if bc.tune != nil {
+					defer bc.tune()()
+				}
+				if bc.opts.Store == StoreSQLite {
+					if dirs[bc.name] == "" {
+						dirs[bc.name] = t.TempDir()
+					}
+					bc.opts.DataDir = dirs[bc.name]
+				}
+				bc.opts.LogLevel = "error"
+				s := startServer(t, bc.opts)
+				defer func() { _ = s.Stop() }()
+				c := dial(t, s)
+				defer c.Close()
+				w := worker.New(c, "storebench", worker.Options{
+					MaxConcurrentWorkflowTaskPollers: 4,
+					MaxConcurrentActivityTaskPollers: 4,
+				})
+				w.RegisterWorkflow(EmptyWorkflow)
+				w.RegisterWorkflow(ActivityWorkflow)
+				w.RegisterActivity(NoopActivity)
+				require.NoError(t, w.Start())
+				defer w.Stop()
+
+				for _, wl := range workloads {
+					runFor(t, c, wl.fn, 2*time.Second) // warm up
+					self0, pg0 := selfCPU(), postgresCPU(pgURL)
+					n, p50, p99 := runFor(t, c, wl.fn, *storeBenchTime)
+					self, pgCPU := selfCPU()-self0, cpuDelta(pg0, postgresCPU(pgURL))
+					perWF := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(max(n, 1)) }
+					smp := sample{float64(n) / storeBenchTime.Seconds(), perWF(self), perWF(pgCPU)}
+					samples[bc.name+" "+wl.name] = append(samples[bc.name+" "+wl.name], smp)
+					t.Logf("%-10s %6.1f wf/s  p50 %6v  p99 %6v  cpu/wf %5.1fms + postgres %5.1fms  load %s",
+						wl.name, smp.rate, p50, p99, smp.cpuSelf, smp.cpuPG, loadAvg())
+				}
+			})
+		}
+	}
+
 	var report []string
 	for _, bc := range cases {
-		if len(want) > 0 && !want[bc.name] {
-			continue
+		for _, wl := range workloads {
+			ss := samples[bc.name+" "+wl.name]
+			if len(ss) == 0 {
+				continue
+			}
+			rates := make([]float64, len(ss))
+			cpu := make([]float64, len(ss))
+			for i, x := range ss {
+				rates[i], cpu[i] = x.rate, x.cpuSelf+x.cpuPG
+			}
+			report = append(report, fmt.Sprintf("%-46s %-10s best %6.1f wf/s  median %6.1f wf/s  cpu/wf (process+postgres) median %5.1fms  rounds %v",
+				bc.name, wl.name, slicesMax(rates), median(rates), median(cpu), fmtRates(rates)))
 		}
-		t.Run(bc.name, func(t *testing.T) {
-			if bc.before != nil {
-				bc.before(t)
-			}
-			if bc.after != nil {
-				defer bc.after()
-			}
-			if bc.opts.Store == StoreSQLite {
-				bc.opts.DataDir = t.TempDir()
-			}
-			bc.opts.LogLevel = "error"
-			s := startServer(t, bc.opts)
-			defer func() { _ = s.Stop() }()
-			c := dial(t, s)
-			defer c.Close()
-			w := worker.New(c, "storebench", worker.Options{
-				MaxConcurrentWorkflowTaskPollers: 4,
-				MaxConcurrentActivityTaskPollers: 4,
-			})
-			w.RegisterWorkflow(EmptyWorkflow)
-			w.RegisterWorkflow(ActivityWorkflow)
-			w.RegisterActivity(NoopActivity)
-			require.NoError(t, w.Start())
-			defer w.Stop()
-
-			for _, wf := range []struct {
-				name string
-				fn   any
-			}{{"empty", EmptyWorkflow}, {"1-activity", ActivityWorkflow}} {
-				runFor(t, c, wf.fn, 2*time.Second) // warm up
-				self0, pg0 := selfCPU(), postgresCPU(t, pgURL)
-				n, p50, p99 := runFor(t, c, wf.fn, *storeBenchTime)
-				self, pgCPU := selfCPU()-self0, cpuDelta(pg0, postgresCPU(t, pgURL))
-				rate := float64(n) / storeBenchTime.Seconds()
-				perWF := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(max(n, 1)) }
-				line := fmt.Sprintf("%-46s %-10s %6.1f wf/s  p50 %6v  p99 %6v  cpu/wf: process %5.1fms + postgres %5.1fms  load %s",
-					bc.name, wf.name, rate, p50, p99, perWF(self), perWF(pgCPU), loadAvg())
-				t.Log(line)
-				report = append(report, line)
-			}
-		})
 	}
-	t.Logf("workflows started and completed per second, %d in flight, %v per case:\n%s",
+	t.Logf("workflows started and completed per second, %d in flight, %v per round:\n%s",
 		*storeBenchConc, *storeBenchTime, strings.Join(report, "\n"))
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func slicesMax(xs []float64) float64 {
+	m := xs[0]
+	for _, x := range xs {
+		m = max(m, x)
+	}
+	return m
+}
+
+func fmtRates(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.1f", x)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
 }
 
 // runFor keeps storeBenchConc workflows in flight for d and returns how many
@@ -207,7 +261,7 @@ func selfCPU() time.Duration {
 // postgresCPU is the CPU time of the PostgreSQL backends serving the
 // storebench databases (other users of the same server are not counted).
 // Backends are keyed by pid so that a sample can be diffed against another.
-func postgresCPU(t *testing.T, url string) map[int]time.Duration {
+func postgresCPU(url string) map[int]time.Duration {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
@@ -255,8 +309,8 @@ func procCPU(pid int) (time.Duration, bool) {
 	if len(fields) < 13 {
 		return 0, false
 	}
-	u, _ := strconv.ParseInt(fields[11], 10, 64) // utime
-	k, _ := strconv.ParseInt(fields[12], 10, 64) // stime
+	u, _ := strconv.ParseInt(fields[11], 10, 64)          // utime
+	k, _ := strconv.ParseInt(fields[12], 10, 64)          // stime
 	return time.Duration(u+k) * (time.Second / 100), true // USER_HZ
 }
 

@@ -6,9 +6,13 @@ import (
 	"testing"
 )
 
-// FuzzDecode feeds arbitrary bytes to Decode, Validate and Canonical: none
-// may panic, and a document that validates must survive its canonical form
-// unchanged (decode → canonical → decode → canonical is stable).
+// FuzzDecode feeds arbitrary bytes to Decode, Validate, DecodeAndValidate
+// and Canonical: none may panic; DecodeAndValidate (which also validates the
+// documents with decode errors, decoded leniently) reports every decode
+// error, returns only documents that decoded, and nothing without errors
+// that Decode then Validate would reject; and a document that validates must
+// survive its canonical form unchanged (decode → canonical → decode →
+// canonical is stable).
 func FuzzDecode(f *testing.F) {
 	inputs, _ := filepath.Glob(filepath.Join("testdata", "*", "*", "input.json"))
 	for _, p := range inputs {
@@ -19,8 +23,24 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(`[{"kind":"flow"},{"kind":"segment","rule":{"any":[{"not":{}}]}}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		docs, _ := Decode("fuzz.json", data)
+		docs, derrs := Decode("fuzz.json", data)
 		errs := Validate("fuzz.json", docs, nil)
+		all, aerrs := DecodeAndValidate("fuzz.json", data, nil)
+		if len(all) != len(docs) {
+			t.Fatalf("DecodeAndValidate returned %d documents, Decode %d", len(all), len(docs))
+		}
+		reported := map[Error]bool{}
+		for _, e := range aerrs {
+			reported[e] = true
+		}
+		for _, e := range derrs {
+			if !reported[e] {
+				t.Fatalf("decode error missing from DecodeAndValidate: %s\n%s", e, aerrs)
+			}
+		}
+		if len(aerrs) == 0 && (len(derrs) > 0 || len(errs) > 0) {
+			t.Fatalf("DecodeAndValidate found no error; Decode and Validate found:\n%s\n%s", derrs, errs)
+		}
 		for _, d := range docs {
 			c, err := Canonical(d)
 			if err != nil {

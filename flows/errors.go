@@ -88,6 +88,19 @@ func (p jpath) i(idx int) jpath {
 	return append(q, seg{idx: idx})
 }
 
+// hasPrefix reports whether q is p or a path above it (p is inside q).
+func (p jpath) hasPrefix(q jpath) bool {
+	if len(q) > len(p) {
+		return false
+	}
+	for i := range q {
+		if p[i] != q[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // String renders the path: fields joined by '.', indices in brackets, field
 // names that are not plain identifiers quoted in brackets.
 func (p jpath) String() string {

@@ -26,13 +26,22 @@ import (
 func Validate(file string, docs []Document, known *Catalog) Errors {
 	var c collector
 	docs = withRefs(file, docs)
-	validateDocs(&c, docs, known, nil)
+	checks := make([]checked, len(docs))
+	for i, d := range docs {
+		checks[i] = checked{Document: d}
+	}
+	validateDocs(&c, checks, known, nil)
 	return c.errors()
 }
 
 // DecodeAndValidate decodes a file and validates its documents (Decode then
 // Validate). It returns the documents that decoded — valid or not — and all
 // errors; the documents are usable only when there is no error.
+//
+// Unlike Decode then Validate, it reports all of a file's problems at once:
+// documents with decode errors are validated too, decoded leniently, leaving
+// out what is a mere consequence of a decode error (see CheckFiles). They are
+// never among the documents returned.
 func DecodeAndValidate(file string, data []byte, known *Catalog) ([]Document, Errors) {
 	r := CheckFiles([]Source{{File: file, Data: data}}, known)
 	return r.Docs, r.Errors
@@ -52,22 +61,28 @@ type Report struct {
 // CheckFiles decodes several files and validates all their documents
 // together, so references across files resolve and duplicate ids across
 // files are found. References may also resolve in known (may be nil).
+//
+// All problems are reported at once: a document with decode errors (unknown
+// fields, wrong types, missing fields...) is decoded leniently (unknown
+// fields dropped, wrong values left zero) and validated with the others,
+// leaving out the problems that are consequences of a decode error: those
+// at or inside the path of a decode error, those that depend on a value that
+// did not decode (an entry, a step type, the routing of steps, a step id
+// others may refer to), and references to documents that failed to decode.
+// Only the documents that decoded without error are in Report.Docs.
 func CheckFiles(srcs []Source, known *Catalog) Report {
 	var c collector
 	var r Report
-	broken := map[string]map[string]bool{}
+	var checks []checked
+	var lost []lostDoc
 	for i, src := range srcs {
 		docs, dec := decodeSource(&c, src, i)
 		r.Docs = append(r.Docs, docs...)
 		r.Read += dec.count
-		for _, b := range dec.broken {
-			if broken[b.kind] == nil {
-				broken[b.kind] = map[string]bool{}
-			}
-			broken[b.kind][b.id] = true
-		}
+		checks = append(checks, dec.checks...)
+		lost = append(lost, dec.lost...)
 	}
-	validateDocs(&c, r.Docs, known, broken)
+	validateDocs(&c, checks, known, lost)
 	bad := map[docKey]bool{}
 	for _, p := range c.probs {
 		bad[docKey{p.doc.source, p.doc.index}] = true
@@ -77,6 +92,9 @@ func CheckFiles(srcs []Source, known *Catalog) Report {
 	r.Errors = c.errors()
 	return r
 }
+
+// docKey identifies a document among the sources: (source, index).
+type docKey struct{ source, index int }
 
 // withRefs gives documents built in Go a position for error paths.
 func withRefs(file string, docs []Document) []Document {
@@ -115,35 +133,136 @@ func newStructValidator() *validator.Validate {
 	return v
 }
 
+// checked is a document to validate with the paths of its decode errors:
+// none when it decoded cleanly; otherwise it was decoded leniently and the
+// problems those errors explain are left out.
+type checked struct {
+	Document
+	derrs []jpath
+}
+
 // validation holds the state of one Validate call.
 type validation struct {
 	c      *collector
 	known  *Catalog
-	broken map[string]map[string]bool
 	segs   map[string]*Segment    // from docs, first of each id
 	models map[string]*ScoreModel // from docs, first of each id
+	// Documents with decode errors, first of each id: references to them
+	// resolve. A broken model's bands are used only when they decoded.
+	brokenSegs   map[string]*Segment
+	brokenModels map[string]*ScoreModel
+	// unsure[kind] holds the ids of documents of the kind that could not be
+	// decoded but whose id is known ("" for documents of unknown kind:
+	// any kind); unsureAll[kind] is set when a document of the kind lost its
+	// id: a reference to an unknown id may mean it.
+	unsure    map[string]map[string]bool
+	unsureAll map[string]bool
 	// current document
-	ref  docRef
-	root reflect.Type
+	ref   docRef
+	root  reflect.Type
+	derrs []jpath // paths of its decode errors
 }
 
 func (v *validation) errf(p jpath, format string, args ...any) {
+	v.errDeps(p, nil, format, args...)
+}
+
+// errDeps reports a problem at p unless it is a consequence of a decode
+// error of the document: one at or above p, or at, above or inside one of
+// deps (the other fields the problem depends on).
+func (v *validation) errDeps(p jpath, deps []jpath, format string, args ...any) {
+	if v.covered(p) {
+		return
+	}
+	for _, d := range deps {
+		if v.touched(d) {
+			return
+		}
+	}
 	v.c.add(v.ref, v.root, p, fmt.Sprintf(format, args...))
 }
 
-func validateDocs(c *collector, docs []Document, known *Catalog, broken map[string]map[string]bool) {
-	v := &validation{c: c, known: known, broken: broken, segs: map[string]*Segment{}, models: map[string]*ScoreModel{}}
+// covered reports whether a decode error of the current document is at p
+// or above it (p is inside a value that did not decode).
+func (v *validation) covered(p jpath) bool {
+	for _, d := range v.derrs {
+		if p.hasPrefix(d) {
+			return true
+		}
+	}
+	return false
+}
+
+// touched reports whether a decode error of the current document is at,
+// above or inside p.
+func (v *validation) touched(p jpath) bool {
+	for _, d := range v.derrs {
+		if p.hasPrefix(d) || d.hasPrefix(p) {
+			return true
+		}
+	}
+	return false
+}
+
+// touchedIn reports whether a decode error of a document is at, above or
+// inside p.
+func touchedIn(derrs []jpath, p jpath) bool {
+	for _, d := range derrs {
+		if p.hasPrefix(d) || d.hasPrefix(p) {
+			return true
+		}
+	}
+	return false
+}
+
+func validateDocs(c *collector, docs []checked, known *Catalog, lost []lostDoc) {
+	v := &validation{c: c, known: known, segs: map[string]*Segment{}, models: map[string]*ScoreModel{},
+		brokenSegs: map[string]*Segment{}, brokenModels: map[string]*ScoreModel{},
+		unsure: map[string]map[string]bool{}, unsureAll: map[string]bool{}}
+	markUnsure := func(kind, id string) {
+		if v.unsure[kind] == nil {
+			v.unsure[kind] = map[string]bool{}
+		}
+		v.unsure[kind][id] = true
+	}
+	for _, l := range lost {
+		markUnsure(l.kind, l.id)
+	}
 	firsts := map[string]map[string]docRef{}
 	for _, d := range docs {
 		kind, id := d.Kind(), d.ID()
 		if kind == "" {
 			continue
 		}
+		if d.derrs != nil {
+			if touchedIn(d.derrs, jpath{{name: "id"}}) {
+				v.unsureAll[kind] = true
+				continue
+			}
+			markUnsure(kind, id)
+			switch kind {
+			case KindSegment:
+				if _, ok := v.brokenSegs[id]; !ok {
+					v.brokenSegs[id] = d.Segment
+				}
+			case KindScoreModel:
+				if _, ok := v.brokenModels[id]; !ok {
+					m := d.ScoreModel
+					if touchedIn(d.derrs, jpath{{name: "bands"}}) {
+						m = nil // known to exist, its bands unknown
+					}
+					v.brokenModels[id] = m
+				}
+			}
+		}
 		if firsts[kind] == nil {
 			firsts[kind] = map[string]docRef{}
 		}
 		if _, dup := firsts[kind][id]; !dup {
 			firsts[kind][id] = d.ref
+			if d.derrs != nil {
+				continue
+			}
 			switch kind {
 			case KindSegment:
 				v.segs[id] = d.Segment
@@ -157,6 +276,7 @@ func validateDocs(c *collector, docs []Document, known *Catalog, broken map[stri
 		kind, id := d.Kind(), d.ID()
 		v.ref = d.ref
 		v.root = rootType(kind)
+		v.derrs = d.derrs
 		if kind == "" {
 			v.errf(nil, "empty document; set one of Flow, Segment or ScoreModel")
 			continue
@@ -173,7 +293,7 @@ func validateDocs(c *collector, docs []Document, known *Catalog, broken map[stri
 			v.errf(jpath{{name: "id"}}, "duplicate %s id %q (also in %s); give each %s a unique id", kindNoun(kind), id, where, kindNoun(kind))
 		}
 		dupSeen[kind][id] = true
-		v.structRules(d)
+		v.structRules(d.Document)
 		switch kind {
 		case KindFlow:
 			v.flow(d.Flow)
@@ -222,7 +342,8 @@ func (v *validation) structRules(d Document) {
 		p := parsePath(ns)
 		parent := typeAt(v.root, p[:max(len(p)-1, 0)])
 		if parent == entryType {
-			v.errf(p[:len(p)-1], "is required; %s", entryHelp)
+			ep := p[:len(p)-1]
+			v.errDeps(ep, []jpath{ep}, "is required; %s", entryHelp)
 			continue
 		}
 		v.errf(p, "%s", v.translate(fe, parent))
@@ -376,15 +497,23 @@ func slug(s string) string {
 
 // ---- references ----
 
-func (v *validation) isBroken(kind, id string) bool {
-	return v.broken != nil && v.broken[kind][id]
+// unsureRef reports whether a reference to a document of the kind with
+// the id that is not found may be meant for a document that failed to
+// decode: then it is not reported.
+func (v *validation) unsureRef(kind, id string) bool {
+	return v.unsureAll[kind] || v.unsure[kind][id] || v.unsure[""][id]
 }
 
+// segmentByID returns the segment with the id: from the documents, from
+// known, or (decoded leniently) from the documents with decode errors.
 func (v *validation) segmentByID(id string) *Segment {
 	if s, ok := v.segs[id]; ok {
 		return s
 	}
-	return v.known.Segment(id)
+	if s := v.known.Segment(id); s != nil {
+		return s
+	}
+	return v.brokenSegs[id]
 }
 
 func (v *validation) modelByID(id string) *ScoreModel {
@@ -399,6 +528,9 @@ func (v *validation) segmentIDs() []string {
 	for id := range v.segs {
 		set[id] = true
 	}
+	for id := range v.unsure[KindSegment] {
+		set[id] = true
+	}
 	if v.known != nil {
 		for id := range v.known.Segments {
 			set[id] = true
@@ -410,6 +542,9 @@ func (v *validation) segmentIDs() []string {
 func (v *validation) modelIDs() []string {
 	set := map[string]bool{}
 	for id := range v.models {
+		set[id] = true
+	}
+	for id := range v.unsure[KindScoreModel] {
 		set[id] = true
 	}
 	if v.known != nil {
@@ -452,12 +587,14 @@ func (v *validation) refSegment(id string, p jpath) *Segment {
 	if s := v.segmentByID(id); s != nil {
 		return s
 	}
-	if !v.isBroken(KindSegment, id) {
+	if !v.unsureRef(KindSegment, id) {
 		v.errf(p, "%s", unknownRef("segment", id, v.segmentIDs(), `define a segment with this id ({"kind": "segment", "id": "`+id+`", ...})`))
 	}
 	return nil
 }
 
+// refModel checks that a score model exists; it returns it (nil when
+// missing, or broken with bands that did not decode).
 func (v *validation) refModel(id string, p jpath) *ScoreModel {
 	if id == "" {
 		return nil
@@ -465,7 +602,10 @@ func (v *validation) refModel(id string, p jpath) *ScoreModel {
 	if m := v.modelByID(id); m != nil {
 		return m
 	}
-	if !v.isBroken(KindScoreModel, id) {
+	if m, ok := v.brokenModels[id]; ok {
+		return m
+	}
+	if !v.unsureRef(KindScoreModel, id) {
 		v.errf(p, "%s", unknownRef("score model", id, v.modelIDs(), `define a score model with this id ({"kind": "score_model", "id": "`+id+`", ...})`))
 	}
 	return nil
@@ -554,6 +694,10 @@ func (v *validation) filters(fs []Filter, p jpath) {
 // opValue checks that value fits op (for filters and field conditions).
 func (v *validation) opValue(op string, value any, p jpath) {
 	vp := p.f("value")
+	// A value that did not decode (in part) is left out of the checks.
+	if v.touched(vp) {
+		return
+	}
 	switch op {
 	case OpExists:
 		if value != nil {
@@ -667,13 +811,13 @@ func (v *validation) step(s *Step, p jpath, inActions bool) {
 		case hasField && hasTime:
 			v.errf(p.f("time_of_day"), `a wait_until step takes either "field" or "time_of_day", not both; remove one`)
 		case !hasField && !hasTime:
-			v.errf(p, `a wait_until step needs "field" (a contact date field, e.g. "trial_ends_at") or "time_of_day" (e.g. "09:00")`)
+			v.errDeps(p, []jpath{p.f("field"), p.f("time_of_day")}, `a wait_until step needs "field" (a contact date field, e.g. "trial_ends_at") or "time_of_day" (e.g. "09:00")`)
 		}
 		if hasTime && !timeOfDayPattern.MatchString(s.TimeOfDay) {
 			v.errf(p.f("time_of_day"), `%q is not a time of day; write HH:MM in 24-hour form, e.g. "09:00" or "17:30"`, s.TimeOfDay)
 		}
 		if s.Offset.Duration != 0 && !hasField {
-			v.errf(p.f("offset"), `"offset" goes only with "field"; remove it`)
+			v.errDeps(p.f("offset"), []jpath{p.f("field")}, `"offset" goes only with "field"; remove it`)
 		}
 	case StepWaitForEvent:
 		v.positive(s.Timeout, p.f("timeout"), `e.g. "timeout": "7d"`)
@@ -707,8 +851,35 @@ func (v *validation) webhookURL(raw string, p jpath) {
 	}
 }
 
-// graph checks step ids and references, reachability and loops.
+// routingFields lists the fields that say where a step goes, by step type.
+func routingFields(stepType string) []string {
+	switch stepType {
+	case StepCondition:
+		return []string{"then", "else"}
+	case StepWaitForEvent:
+		return []string{"on_event", "on_timeout"}
+	case StepExit:
+		return nil
+	}
+	return []string{"next"}
+}
+
+// graph checks step ids and references, reachability and loops. In a flow
+// with decode errors, a step whose id did not decode may be the one an
+// unknown reference means, and a step whose type or routing did not decode
+// may go anywhere: the checks such steps make uncertain are left out.
 func (v *validation) graph(f *Flow, sp jpath) {
+	idUnsure, anyIDUnsure := make([]bool, len(f.Steps)), false
+	routeUnsure := make([]bool, len(f.Steps))
+	for i := range f.Steps {
+		p := sp.i(i)
+		idUnsure[i] = v.covered(p.f("id"))
+		anyIDUnsure = anyIDUnsure || idUnsure[i]
+		routeUnsure[i] = v.covered(p.f("type"))
+		for _, name := range routingFields(f.Steps[i].Type) {
+			routeUnsure[i] = routeUnsure[i] || v.covered(p.f(name))
+		}
+	}
 	index := map[string]int{}
 	for i, s := range f.Steps {
 		if s.ID == "" {
@@ -732,7 +903,9 @@ func (v *validation) graph(f *Flow, sp jpath) {
 				continue
 			}
 			if _, ok := index[r.target]; !ok {
-				v.errf(sp.i(i).f(r.field), "unknown step %q; use the id of a step in this flow or \"end\"", r.target)
+				if !anyIDUnsure {
+					v.errf(sp.i(i).f(r.field), "unknown step %q; use the id of a step in this flow or \"end\"", r.target)
+				}
 			} else if r.target == f.Steps[i].ID {
 				v.errf(sp.i(i).f(r.field), "step %q refers to itself; point to another step or \"end\" (to repeat, go through a wait step)", r.target)
 			}
@@ -740,6 +913,9 @@ func (v *validation) graph(f *Flow, sp jpath) {
 	}
 	edges := make([][]int, len(f.Steps))
 	for i := range f.Steps {
+		if routeUnsure[i] {
+			continue // where it goes is unknown: it closes no loop
+		}
 		for _, id := range f.successors(i) {
 			if j, ok := index[id]; ok && j != i {
 				edges[i] = append(edges[i], j)
@@ -763,8 +939,14 @@ func (v *validation) graph(f *Flow, sp jpath) {
 			}
 		}
 	}
+	// A reached step that may go anywhere, or a step that may be the target
+	// of an unknown reference, may reach any step.
+	unsure := anyIDUnsure
 	for i, ok := range reached {
-		if !ok && f.Steps[i].ID != "" && index[f.Steps[i].ID] == i {
+		unsure = unsure || ok && routeUnsure[i]
+	}
+	for i, ok := range reached {
+		if !ok && !unsure && f.Steps[i].ID != "" && index[f.Steps[i].ID] == i {
 			v.errf(sp.i(i), "step %q is never reached; refer to it from another step (next, then, else, on_event, on_timeout) or remove it", f.Steps[i].ID)
 		}
 	}
@@ -914,16 +1096,21 @@ func (v *validation) condition(c *Condition, p jpath, ctx condCtx) {
 	}
 	switch {
 	case len(set) == 0:
-		v.errf(p, "empty condition; set exactly one of %s", strings.Join(conditionForms, ", "))
+		deps := make([]jpath, len(conditionForms))
+		for i, form := range conditionForms {
+			deps[i] = p.f(form)
+		}
+		v.errDeps(p, deps, "empty condition; set exactly one of %s", strings.Join(conditionForms, ", "))
 	case len(set) > 1:
 		v.errf(p, "sets both %q and %q; a condition has exactly one form: combine them with {\"all\": [...]} or {\"any\": [...]}", set[0], set[1])
 	}
 	if c.Field == "" {
+		fp := []jpath{p.f("field")}
 		if c.Op != "" {
-			v.errf(p.f("op"), `"op" goes with "field"; add "field" or remove "op"`)
+			v.errDeps(p.f("op"), fp, `"op" goes with "field"; add "field" or remove "op"`)
 		}
 		if c.Value != nil {
-			v.errf(p.f("value"), `"value" goes with "field"; add "field" or remove "value"`)
+			v.errDeps(p.f("value"), fp, `"value" goes with "field"; add "field" or remove "value"`)
 		}
 	}
 	if c.All != nil {
@@ -1085,7 +1272,7 @@ func (v *validation) scoreModel(m *ScoreModel) {
 	names := map[string]int{}
 	for i, b := range m.Bands {
 		if i > 0 && b.Min <= m.Bands[i-1].Min {
-			v.errf(bp.i(i).f("min"), "bands must be in strictly ascending order of min: %s is not above %s (bands[%d]); reorder the bands or fix the min", fmtNum(b.Min), fmtNum(m.Bands[i-1].Min), i-1)
+			v.errDeps(bp.i(i).f("min"), []jpath{bp.i(i - 1).f("min")}, "bands must be in strictly ascending order of min: %s is not above %s (bands[%d]); reorder the bands or fix the min", fmtNum(b.Min), fmtNum(m.Bands[i-1].Min), i-1)
 		}
 		if b.Name == "" {
 			continue
@@ -1133,7 +1320,7 @@ func (v *validation) scoreModel(m *ScoreModel) {
 		case hl != 0 && ex != 0:
 			v.errf(dp, `set either "half_life" or "expire_after", not both`)
 		case hl == 0 && ex == 0:
-			v.errf(dp, `set one of "half_life" (e.g. "30d": points halve every 30 days) or "expire_after" (e.g. "90d": points vanish after 90 days)`)
+			v.errDeps(dp, []jpath{dp.f("half_life"), dp.f("expire_after")}, `set one of "half_life" (e.g. "30d": points halve every 30 days) or "expire_after" (e.g. "90d": points vanish after 90 days)`)
 		}
 		if hl < 0 {
 			v.errf(dp.f("half_life"), `must be greater than 0, e.g. "half_life": "30d"`)
@@ -1155,7 +1342,7 @@ func (v *validation) scoreModel(m *ScoreModel) {
 			}
 		}
 		if th.RearmBelow != nil && *th.RearmBelow >= th.Score {
-			v.errf(p.f("rearm_below"), "must be below the threshold's score (%s); the threshold re-arms once the score falls below this mark, e.g. \"rearm_below\": %s", fmtNum(th.Score), fmtNum(th.Score-10))
+			v.errDeps(p.f("rearm_below"), []jpath{p.f("score")}, "must be below the threshold's score (%s); the threshold re-arms once the score falls below this mark, e.g. \"rearm_below\": %s", fmtNum(th.Score), fmtNum(th.Score-10))
 		}
 		ap := p.f("actions")
 		actIDs := map[string]int{}
