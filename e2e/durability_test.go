@@ -93,3 +93,40 @@ func writeHistory(t *testing.T, c client.Client, workflowID, path string) {
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, out, 0o644))
 }
+
+// A run keeps the flow version it started on; a new version applies to runs
+// that start after it; a paused flow starts no runs until resumed.
+func TestVersionsAndPause(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, stackOptions{})
+	version := func(tag string) []byte {
+		return []byte(`{"kind": "flow", "id": "v", "name": "Versions", "trigger": {"type": "event", "event": "go"}, "entry": "every_time", "steps": [
+  {"id": "nap", "type": "wait", "duration": "2s"},
+  {"id": "tag", "type": "add_tag", "tag": "` + tag + `"}]}`)
+	}
+	st.publish(version("from-v1"))
+	st.send(ev("g1", "go", "vic", nil))
+	st.eventually("vic", 10*time.Second, func(c contact) bool { return len(c.FlowRuns) == 1 })
+	st.publish(version("from-v2"))
+	c := st.eventually("vic", 10*time.Second, func(c contact) bool { return len(c.FlowRuns) == 0 && len(c.Tags) > 0 })
+	require.Equal(t, []string{"from-v1"}, c.Tags)
+
+	st.send(ev("g2", "go", "vic", nil))
+	st.eventually("vic", 10*time.Second, func(c contact) bool { return slices.Contains(c.Tags, "from-v2") })
+
+	var def struct {
+		Status   string           `json:"status"`
+		Versions []map[string]any `json:"versions"`
+	}
+	require.Equal(t, 200, st.do("POST", "/v1/definitions/v/pause", adminKey, nil, nil))
+	require.Equal(t, 200, st.do("GET", "/v1/definitions/v", adminKey, nil, &def))
+	require.Equal(t, "paused", def.Status)
+	require.Len(t, def.Versions, 2)
+	st.send(ev("g3", "go", "vic", nil))
+	st.settled()
+	c, _ = st.contact("vic")
+	require.Empty(t, c.FlowRuns)
+	require.Equal(t, 200, st.do("POST", "/v1/definitions/v/resume", adminKey, nil, nil))
+	st.send(ev("g4", "go", "vic", nil))
+	st.eventually("vic", 10*time.Second, func(c contact) bool { return len(c.FlowRuns) == 1 })
+}
