@@ -1,0 +1,44 @@
+package e2e
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A site already using a Segment library points it at leadflow: identify,
+// track and page calls (write key as Basic auth) score the shipped models.
+func TestSegmentLibraryCalls(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, stackOptions{shipped: true})
+	post := func(path, body string) {
+		req, err := http.NewRequest("POST", st.URL+path, bytes.NewReader([]byte(body)))
+		require.NoError(t, err)
+		req.SetBasicAuth(ingestKey, "")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode, path)
+	}
+	post("/v1/identify", `{"messageId": "m1", "userId": "sue", "traits": {"email": "sue@example.com", "role": "CMO", "employees": 30}}`)
+	post("/v1/batch", `{"batch": [
+	  {"type": "track", "messageId": "m2", "userId": "sue", "event": "Calendly Booked", "properties": {}},
+	  {"type": "page", "messageId": "m3", "userId": "sue", "name": "Pricing", "properties": {"url": "https://example.com/pricing"}},
+	  {"type": "group", "messageId": "m4", "userId": "sue", "groupId": "acme", "traits": {"name": "Acme"}}]}`)
+	c := st.eventually("sue", 10*time.Second, func(c contact) bool { return c.Scores["main"].Score == 35 })
+	require.Equal(t, "sue@example.com", c.Email)
+	require.Equal(t, "hot", c.Scores["main"].Band)
+	require.Equal(t, 1.0, c.Scores["web-engagement"].Score)
+	require.Len(t, st.tasks("sue"), 1)
+	var acct struct {
+		Name   string             `json:"name"`
+		Scores map[string]float64 `json:"scores"`
+	}
+	require.Equal(t, 200, st.do("GET", "/v1/accounts/acme", adminKey, nil, &acct))
+	require.Equal(t, "Acme", acct.Name)
+	require.Equal(t, 35.0, acct.Scores["main"])
+}
