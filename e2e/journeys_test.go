@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -59,4 +61,63 @@ func TestMQLJourneyOnShippedDefinitions(t *testing.T) {
 	st.eventually("ada", 10*time.Second, func(c contact) bool { return c.Scores["main"].Score == 25 })
 	st.settled()
 	require.Len(t, st.tasks("ada"), 2)
+}
+
+// More of the seeds' journeys on the shipped definitions.
+func TestSeedJourneys(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, stackOptions{shipped: true})
+	upsert := func(body map[string]any) {
+		t.Helper()
+		code := st.do("POST", "/v1/contacts", adminKey, body, nil)
+		require.Contains(t, []int{200, 202}, code)
+	}
+
+	// Dead ends: a student is disqualified and lost.
+	upsert(map[string]any{"contact_id": "stu", "email": "stu@uni.example", "fields": map[string]any{"role": "student"}})
+	c := st.eventually("stu", 10*time.Second, func(c contact) bool { return c.Disqualified })
+	require.Equal(t, "lost", c.Stage)
+	require.Contains(t, c.Tags, "disqualified")
+
+	// NPS: a promoter, who then becomes a detractor (a follow-up task for the owner).
+	upsert(map[string]any{"contact_id": "nia", "email": "nia@example.com", "fields": map[string]any{"nps": 10, "owner": "sam"}})
+	st.eventually("nia", 10*time.Second, func(c contact) bool { return slices.Contains(c.Tags, "promoter") })
+	upsert(map[string]any{"contact_id": "nia", "fields": map[string]any{"nps": 3}})
+	c = st.eventually("nia", 10*time.Second, func(c contact) bool { return slices.Contains(c.Tags, "detractor") })
+	require.NotContains(t, c.Tags, "promoter")
+	tasks := st.tasks("nia")
+	require.Len(t, tasks, 1)
+	require.Equal(t, "sam", tasks[0].Assignee)
+
+	// 1 point a page, 5 the contact page, +10 on the 3rd visit, 2 a video; 50 = prospect.
+	var events []map[string]any
+	for i := range 8 {
+		events = append(events, ev(fmt.Sprintf("w%d", i), "page_visited", "lin", map[string]any{"url": "https://lathes.example/contact"}))
+	}
+	for i := range 3 {
+		events = append(events, ev(fmt.Sprintf("vid%d", i), "video_played", "lin", nil))
+	}
+	st.send(events...)
+	// 8 × 5 + 10 + 3 × 2 = 56
+	c = st.eventually("lin", 10*time.Second, func(c contact) bool { return c.Scores["web-engagement"].Score == 56 })
+	require.Equal(t, "prospect", c.Stage)
+	require.Contains(t, c.Tags, "prospect")
+	require.Equal(t, "hot", c.Scores["web-engagement"].Band)
+
+	// Negative scoring: careers page −5 (a flow), unsubscribed −10 (a rule).
+	st.send(ev("cal", "calendly_booked", "neg", nil))
+	st.eventually("neg", 10*time.Second, func(c contact) bool { return c.Scores["main"].Score == 20 })
+	st.send(ev("car", "page_visited", "neg", map[string]any{"url": "https://example.com/careers/open-roles"}),
+		ev("uns", "email_unsubscribed", "neg", nil))
+	c = st.eventually("neg", 10*time.Second, func(c contact) bool { return c.Scores["main"].Score == 5 })
+	require.Contains(t, c.Tags, "job-seeker")
+	entries, totals := st.history("neg")
+	require.Equal(t, 5.0, totals["main"])
+	var kinds []string
+	for _, e := range entries {
+		if e.Model == "main" {
+			kinds = append(kinds, e.Kind)
+		}
+	}
+	require.ElementsMatch(t, []string{"engagement", "flow", "engagement"}, kinds)
 }

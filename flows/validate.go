@@ -260,13 +260,17 @@ func validateDocs(c *collector, docs []checked, known *Catalog, lost []lostDoc) 
 		}
 		if _, dup := firsts[kind][id]; !dup {
 			firsts[kind][id] = d.ref
-			if d.derrs != nil {
-				continue
-			}
-			switch kind {
-			case KindSegment:
+		}
+		if d.derrs != nil {
+			continue
+		}
+		switch kind {
+		case KindSegment:
+			if _, dup := v.segs[id]; !dup {
 				v.segs[id] = d.Segment
-			case KindScoreModel:
+			}
+		case KindScoreModel:
+			if _, dup := v.models[id]; !dup {
 				v.models[id] = d.ScoreModel
 			}
 		}
