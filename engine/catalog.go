@@ -20,9 +20,10 @@ type Catalog struct {
 	Models   []*ModelVersion // published score models, by id
 	Segments []*SegmentVersion
 	Pure     *flows.Catalog
-	// ActivityTypes and ActivityWindow: which past events evaluation needs
-	// (events conditions and frequency rules).
+	// Activity: which past events evaluation needs (events conditions and
+	// frequency rules), relative to the time of evaluation.
 	ActivityTypes  []string
+	ActivityLimits []int // per type: 0 = every event in the window, else the most recent n
 	ActivityWindow time.Duration
 	// CapKeys are the capped rules and steps (store.CapKey), CapWindow the
 	// longest cap period.
@@ -156,9 +157,32 @@ func decodeOne(id string, body []byte) (flows.Document, error) {
 	return docs[0], nil
 }
 
+// activityQuery is what LoadStates must load for evaluation at now.
+func (cat *Catalog) activityQuery(now time.Time) store.ActivityQuery {
+	return store.ActivityQuery{Since: now.Add(-cat.ActivityWindow), Types: cat.ActivityTypes, Limits: cat.ActivityLimits}
+}
+
+// computeActivityNeeds works out which past events evaluation needs. A
+// count compared with n, over events of a type without filters, needs only
+// the n+2 most recent (the +2 also tells when the count will change); with
+// filters, every event of the type in the window.
 func (cat *Catalog) computeActivityNeeds() {
-	types := map[string]bool{}
+	limit := map[string]int{} // type -> n, or -1 for all
+	need := func(typ string, filtered bool, n int) {
+		cur, seen := limit[typ]
+		switch {
+		case filtered || cur == -1:
+			limit[typ] = -1
+		case !seen || n > cur:
+			limit[typ] = n
+		}
+	}
 	var window time.Duration
+	widen := func(d time.Duration) {
+		if d > window {
+			window = d
+		}
+	}
 	var walk func(c *flows.Condition)
 	walk = func(c *flows.Condition) {
 		if c == nil {
@@ -172,10 +196,8 @@ func (cat *Catalog) computeActivityNeeds() {
 		}
 		walk(c.Not)
 		if c.Events != nil {
-			types[c.Events.Type] = true
-			if c.Events.Within.Duration > window {
-				window = c.Events.Within.Duration
-			}
+			need(c.Events.Type, len(c.Events.Filters) > 0, c.Events.Count+2)
+			widen(c.Events.Within.Duration)
 		}
 	}
 	for _, s := range cat.Segments {
@@ -194,20 +216,22 @@ func (cat *Catalog) computeActivityNeeds() {
 			if r.Frequency == nil {
 				continue
 			}
-			types[eventTypeOf(&r.On)] = true
+			filtered := len(r.On.Filters) > 0 || r.On.URL != "" || r.On.Form != "" || r.On.Tag != "" || r.On.Field != "" || r.On.Segment != ""
+			need(eventTypeOf(&r.On), filtered, r.Frequency.Count+2)
 			w := r.Frequency.Within.Duration
 			if w == 0 {
 				w = 365 * 24 * time.Hour
 			}
-			if w > window {
-				window = w
-			}
+			widen(w)
 		}
 	}
-	for t := range types {
+	for t := range limit {
 		cat.ActivityTypes = append(cat.ActivityTypes, t)
 	}
 	sort.Strings(cat.ActivityTypes)
+	for _, t := range cat.ActivityTypes {
+		cat.ActivityLimits = append(cat.ActivityLimits, max(limit[t], 0))
+	}
 	cat.ActivityWindow = window
 }
 

@@ -74,7 +74,7 @@ func (e *Engine) ApplyPartition(ctx context.Context, partition int, now time.Tim
 		for _, ev := range events {
 			ids = append(ids, ev.ContactID)
 		}
-		states, err := store.LoadStates(ctx, tx, dedupe(ids), now.Add(-cat.ActivityWindow), cat.ActivityTypes, cat.capQuery(now))
+		states, err := store.LoadStates(ctx, tx, dedupe(ids), cat.activityQuery(now), cat.capQuery(now))
 		if err != nil {
 			return err
 		}
@@ -149,7 +149,7 @@ func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outco
 		if err != nil {
 			return err
 		}
-		states, err := store.LoadStates(ctx, tx, []string{run.ContactID}, now.Add(-cat.ActivityWindow), cat.ActivityTypes, cat.capQuery(now))
+		states, err := store.LoadStates(ctx, tx, []string{run.ContactID}, cat.activityQuery(now), cat.capQuery(now))
 		if err != nil {
 			return err
 		}

@@ -102,6 +102,15 @@ func CapKey(model, ruleID, flowID, stepID string) string {
 	return model + "/" + ruleID + "/" + flowID + "/" + stepID
 }
 
+// ActivityQuery says which past events LoadStates loads: of each type in
+// Types, those since Since — all of them when its Limit is 0, else only the
+// Limit most recent.
+type ActivityQuery struct {
+	Since  time.Time
+	Types  []string
+	Limits []int
+}
+
 // CapQuery says which capped grants LoadStates loads: those with these keys
 // since Since.
 type CapQuery struct {
@@ -113,9 +122,9 @@ type CapQuery struct {
 func ThresholdKey(model, thresholdID string) string { return model + "/" + thresholdID }
 
 // LoadStates locks and loads the contacts with the given ids (contacts that
-// do not exist yet come back with Exists false). Activity holds applied
-// events since activitySince of the given types (all types when nil).
-func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activitySince time.Time, activityTypes []string, caps CapQuery) (map[string]*ContactState, error) {
+// do not exist yet come back with Exists false), with the past events and
+// capped grants evaluation needs.
+func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activity ActivityQuery, caps CapQuery) (map[string]*ContactState, error) {
 	ids = append([]string(nil), ids...)
 	sort.Strings(ids) // lock in a fixed order: no deadlocks between transactions
 	out := make(map[string]*ContactState, len(ids))
@@ -213,9 +222,17 @@ func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activitySince time
 		}
 		return rows.Err()
 	})
-	batch.Queue(`SELECT contact_id, type, occurred_at, properties FROM events
-		WHERE contact_id = ANY($1) AND applied_at IS NOT NULL AND occurred_at > $2 AND ($3::text[] IS NULL OR type = ANY($3))
-		ORDER BY occurred_at, seq`, ids, activitySince, activityTypes).Query(func(rows pgx.Rows) error {
+	var allTypes, limitedTypes []string
+	var limits []int
+	for i, t := range activity.Types {
+		if activity.Limits[i] == 0 {
+			allTypes = append(allTypes, t)
+		} else {
+			limitedTypes = append(limitedTypes, t)
+			limits = append(limits, activity.Limits[i])
+		}
+	}
+	readActivity := func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id string
 			var a ActivityRow
@@ -225,7 +242,23 @@ func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activitySince time
 			out[id].Activity = append(out[id].Activity, a)
 		}
 		return rows.Err()
-	})
+	}
+	if len(allTypes) > 0 || len(limitedTypes) > 0 {
+		// One query, both kinds: every event of the unlimited types, and the
+		// most recent ones of the others (a count compared with N needs only
+		// the N+1 most recent), oldest first.
+		batch.Queue(`SELECT contact_id, type, occurred_at, properties FROM (
+				SELECT contact_id, type, occurred_at, properties, seq FROM events
+				WHERE contact_id = ANY($1) AND applied_at IS NOT NULL AND occurred_at > $2 AND type = ANY($3)
+				UNION ALL
+				SELECT c.id, e.type, e.occurred_at, e.properties, e.seq
+				FROM unnest($1::text[]) AS c(id)
+				CROSS JOIN unnest($4::text[], $5::int[]) AS t(type, lim)
+				CROSS JOIN LATERAL (SELECT type, occurred_at, properties, seq FROM events
+					WHERE contact_id = c.id AND type = t.type AND applied_at IS NOT NULL AND occurred_at > $2
+					ORDER BY occurred_at DESC, seq DESC LIMIT t.lim) e
+			) a ORDER BY occurred_at, seq`, ids, activity.Since, allTypes, limitedTypes, limits).Query(readActivity)
+	}
 	if len(caps.Keys) > 0 {
 		batch.Queue(`SELECT contact_id, model || '/' || rule_id || '/' || flow_id || '/' || step_id, points::float8, at FROM score_ledger
 			WHERE contact_id = ANY($1) AND at > $2 AND points > 0 AND (rule_id <> '' OR step_id <> '')
