@@ -19,6 +19,10 @@ lint: ## go vet and gofmt
 	$(GO) vet $(PKG)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
+.PHONY: workflowcheck
+workflowcheck: ## check workflow code for non-determinism (Temporal's workflowcheck)
+	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@latest ./workflows/...
+
 .PHONY: fuzz
 fuzz: ## fuzz the flow decoder for a minute
 	$(GO) test ./flows -run '^$$' -fuzz FuzzDecode -fuzztime 60s

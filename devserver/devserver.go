@@ -7,6 +7,10 @@
 // It is the same embedding that `temporal server start-dev` (temporalio/cli)
 // and go.temporal.io/server/temporaltest do, with a PostgreSQL store added:
 // SQLite serialises all of Temporal's persistence through one connection.
+//
+// Temporal's SQLite plugin keeps one connection per database open for the
+// life of the process, even after Stop: an in-memory store's data stays in
+// memory until the process exits, and a SQLite file stays open.
 package devserver
 
 import (

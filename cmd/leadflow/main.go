@@ -26,6 +26,7 @@ func commands() []command {
 		{"worker", "run a Temporal worker (flows, partitions, deliveries)", runWorker},
 		{"migrate", "apply database migrations", runMigrate},
 		{"validate", "check flow, segment and score model files", runValidate},
+		{"bench", "benchmark against the baselines, with an exact correctness check and fault injection (--quick for CI)", runBench},
 		{"healthcheck", "GET a URL and exit 0 when it answers 2xx (for containers)", runHealthcheck},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println("leadflow", version); return 0 }},
 	}
