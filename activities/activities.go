@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 
 	"github.com/leadflow/leadflow/engine"
@@ -42,6 +43,7 @@ func (a *Activities) now() time.Time {
 // ApplyPartition applies due changes and pending events of a partition in
 // one transaction, then dispatches the outbox.
 func (a *Activities) ApplyPartition(ctx context.Context, in workflows.ApplyInput) (workflows.ApplyResult, error) {
+	defer heartbeat(ctx)()
 	size := a.BatchSize
 	if size <= 0 {
 		size = 500
@@ -58,6 +60,7 @@ func (a *Activities) ApplyPartition(ctx context.Context, in workflows.ApplyInput
 
 // ResumeRun continues a flow run after its wait ended and returns its next wait.
 func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*workflows.RunWait, error) {
+	defer heartbeat(ctx)()
 	now := in.Now
 	if now.IsZero() {
 		now = a.now()
@@ -77,4 +80,30 @@ func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*
 		return nil, nil
 	}
 	return &workflows.RunWait{RunID: w.RunID, WaitSeq: w.WaitSeq, Kind: w.Kind, Event: w.Event, Until: w.Until}, nil
+}
+
+// heartbeat records a heartbeat every second until the returned function is
+// called, so that Temporal retries the activity elsewhere within seconds
+// when its worker dies (the activities' HeartbeatTimeout), instead of after
+// the whole start-to-close timeout.
+func heartbeat(ctx context.Context) func() {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }

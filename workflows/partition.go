@@ -25,6 +25,7 @@ const (
 func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
+		HeartbeatTimeout:    5 * time.Second, // a dead worker's batch is retried within seconds
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    200 * time.Millisecond,
 			BackoffCoefficient: 2,
