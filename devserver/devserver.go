@@ -15,6 +15,7 @@ package devserver
 
 import (
 	"context"
+	gosql "database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -34,8 +35,13 @@ import (
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/membership/static"
 	"go.temporal.io/server/common/metrics"
+	persistencecommon "go.temporal.io/server/common/persistence"
+	"go.temporal.io/server/common/persistence/serialization"
+	"go.temporal.io/server/common/persistence/sql"
+	"go.temporal.io/server/common/persistence/sql/sqlplugin"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/common/primitives"
+	"go.temporal.io/server/common/resolver"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -66,8 +72,15 @@ const (
 	DefaultFrontendPort     = 7233
 	DefaultPostgresDatabase = "temporal"
 	DefaultRetention        = 7 * 24 * time.Hour
-	DefaultHistoryShards    = 1
 	SQLiteFileName          = "temporal.db"
+)
+
+// Default history shard counts, measured (storebench_test.go): PostgreSQL
+// runs shards' transactions side by side; SQLite's single connection only
+// makes them queue.
+const (
+	DefaultHistoryShardsPostgres = 4
+	DefaultHistoryShardsSQLite   = 1
 )
 
 // Options configures Start. The zero value runs an in-memory server on a
@@ -102,8 +115,9 @@ type Options struct {
 	// MetricsPort serves the server's Prometheus metrics at
 	// http://127.0.0.1:MetricsPort/metrics; 0 disables them.
 	MetricsPort int
-	// HistoryShards is the number of history shards (default 1). It is fixed
-	// when a store is first used: later values are ignored for that store.
+	// HistoryShards is the number of history shards (default 4 on
+	// postgres, 1 on sqlite and memory). A store keeps the count it was
+	// first started with; Server.HistoryShards tells the one in use.
 	HistoryShards int32
 	// DynamicConfig overrides or adds dynamic config values by key, e.g.
 	// "frontend.rps": 5000. Values must be int, float64, bool, string,
@@ -121,6 +135,7 @@ type Server struct {
 	srv       temporal.Server
 	logger    serverLogger
 	store     Store
+	shards    int32
 	frontend  string
 	namespace string
 	uiAddr    string
@@ -140,6 +155,9 @@ func (s *Server) UIAddress() string { return s.uiAddr }
 
 // Store is the store in use.
 func (s *Server) Store() Store { return s.store }
+
+// HistoryShards is the number of history shards in use.
+func (s *Server) HistoryShards() int32 { return s.shards }
 
 // Stop shuts the server down. It is safe to call more than once.
 func (s *Server) Stop() error {
@@ -195,6 +213,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := registerNamespace(nsSQL, opts.Namespace, opts.Retention); err != nil {
 		return nil, err
 	}
+	// A store that exists keeps its shard count: ask for that one rather
+	// than have the server warn that it ignores ours.
+	if n, err := persistedShards(ctx, nsSQL); err != nil {
+		return nil, err
+	} else if n > 0 {
+		persistence.NumHistoryShards = n
+	}
 
 	cfg := serverConfig(ports, opts.MetricsPort, persistence)
 	srv, err := temporal.NewServer(
@@ -211,7 +236,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		_ = srv.Stop()
 		return nil, fmt.Errorf("devserver: start server: %w", err)
 	}
-	s := &Server{srv: srv, logger: logger, store: opts.Store, frontend: hostPort(ports[0]), namespace: opts.Namespace}
+	s := &Server{
+		srv:       srv,
+		logger:    logger,
+		store:     opts.Store,
+		shards:    persistence.NumHistoryShards,
+		frontend:  hostPort(ports[0]),
+		namespace: opts.Namespace,
+	}
 	if err := waitReady(ctx, s.frontend, s.namespace, opts.Logger); err != nil {
 		_ = s.Stop()
 		return nil, err
@@ -268,7 +300,10 @@ func (o *Options) applyDefaults() error {
 		return fmt.Errorf("devserver: FrontendPort %d out of range", o.FrontendPort)
 	}
 	if o.HistoryShards <= 0 {
-		o.HistoryShards = DefaultHistoryShards
+		o.HistoryShards = DefaultHistoryShardsSQLite
+		if o.Store == StorePostgres {
+			o.HistoryShards = DefaultHistoryShardsPostgres
+		}
 	}
 	return nil
 }
@@ -395,6 +430,28 @@ func registerNamespace(sq *config.SQL, name string, retention time.Duration) err
 }
 
 const clusterName = "active"
+
+// persistedShards is the history shard count recorded in an existing
+// store's cluster metadata, or 0 for a store never started.
+func persistedShards(ctx context.Context, sq *config.SQL) (int32, error) {
+	db, err := sql.NewSQLDB(sqlplugin.DbKindUnknown, sq, resolver.NewNoopResolver(), log.NewNoopLogger(), metrics.NoopMetricsHandler)
+	if err != nil {
+		return 0, fmt.Errorf("devserver: open store: %w", err)
+	}
+	defer func() { _ = db.Close() }()
+	row, err := db.GetClusterMetadata(ctx, &sqlplugin.ClusterMetadataFilter{ClusterName: clusterName})
+	if errors.Is(err, gosql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("devserver: read cluster metadata: %w", err)
+	}
+	md, err := serialization.NewSerializer().DeserializeClusterMetadata(persistencecommon.NewDataBlob(row.Data, row.DataEncoding))
+	if err != nil {
+		return 0, fmt.Errorf("devserver: decode cluster metadata: %w", err)
+	}
+	return md.GetHistoryShardCount(), nil
+}
 
 func serverConfig(ports []int, metricsPort int, p config.Persistence) *config.Config {
 	var c config.Config

@@ -16,6 +16,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	pgdriver "go.temporal.io/server/common/persistence/sql/sqlplugin/postgresql/driver"
+	pgsession "go.temporal.io/server/common/persistence/sql/sqlplugin/postgresql/session"
+	"go.temporal.io/server/common/resolver"
 
 	"github.com/leadflow/leadflow/temporallog"
 )
@@ -93,6 +96,7 @@ func TestMemoryStore(t *testing.T) {
 	s := startServer(t, Options{Store: StoreMemory})
 	require.Equal(t, DefaultNamespace, s.Namespace())
 	require.Empty(t, s.UIAddress())
+	require.EqualValues(t, DefaultHistoryShardsSQLite, s.HistoryShards())
 	runTimerWorkflow(t, s)
 	require.NoError(t, s.Stop())
 	require.NoError(t, s.Stop(), "Stop is idempotent")
@@ -195,9 +199,18 @@ func TestPostgresStore(t *testing.T) {
 		PostgresURL:      testPostgresURL(t),
 		PostgresDatabase: "temporal_devserver_test",
 	}
-	// Twice: the second start finds the databases and schema in place.
-	for range 2 {
+	// Twice: the second start finds the databases and schema in place, and
+	// keeps the shard count the store was created with whatever is asked.
+	var shards int32
+	for i := range 2 {
 		s := startServer(t, opts)
+		if i == 0 {
+			shards = s.HistoryShards()
+			require.Positive(t, shards)
+			opts.HistoryShards = shards + 1
+		} else {
+			require.Equal(t, shards, s.HistoryShards())
+		}
 		runTimerWorkflow(t, s)
 		require.NoError(t, s.Stop())
 	}
@@ -222,6 +235,23 @@ func TestPostgresSchemaIsCurrent(t *testing.T) {
 	require.Equal(t, "1.19", version)
 }
 
+// TestPostgresSessionSettings checks that Temporal's own PostgreSQL sessions
+// (its pgx driver and DSN building) get synchronous_commit from the URL.
+func TestPostgresSessionSettings(t *testing.T) {
+	tgt, err := parsePostgresURL(testPostgresURL(t))
+	require.NoError(t, err)
+	sess, err := pgsession.NewSession(tgt.sqlConfig("postgres", 1), &pgdriver.PGXDriver{}, resolver.NewNoopResolver())
+	require.NoError(t, err)
+	defer sess.Close()
+	var v string
+	require.NoError(t, sess.Get(&v, "SHOW synchronous_commit"))
+	require.Equal(t, pgSynchronousCommit, v)
+
+	tgt, err = parsePostgresURL(testPostgresURL(t) + "&synchronous_commit=local")
+	require.NoError(t, err)
+	require.Equal(t, "local", tgt.attrs["synchronous_commit"], "the URL wins")
+}
+
 func TestOptionsValidation(t *testing.T) {
 	ctx := context.Background()
 	_, err := Start(ctx, Options{Store: StoreSQLite})
@@ -240,7 +270,7 @@ func TestParsePostgresURL(t *testing.T) {
 	require.Equal(t, "db.local:6543", tgt.addr)
 	require.Equal(t, "lf", tgt.user)
 	require.Equal(t, "s@cret", tgt.password)
-	require.Equal(t, map[string]string{"sslmode": "require", "application_name": "x"}, tgt.attrs)
+	require.Equal(t, map[string]string{"sslmode": "require", "application_name": "x", "synchronous_commit": "off"}, tgt.attrs)
 
 	tgt, err = parsePostgresURL("postgresql:///postgres")
 	require.NoError(t, err)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package devserver
 
 import (
@@ -23,10 +25,19 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// go test ./devserver -run TestStoreBench -storebench -v -timeout 30m
+// TestStoreBench measures workflows started and completed per second on each
+// store, with the server, one worker and the load generator in this process
+// (as in `leadflow dev`), and the CPU each workflow costs here and in the
+// PostgreSQL backends. Skipped unless asked for:
+//
+//	go test ./devserver -run TestStoreBench -storebench -v -timeout 30m \
+//	    [-storebench.cases 'sqlite-wal/shards=1,postgres-sync-commit-off/shards=4']
+//
+// It uses TEST_DATABASE_URL's server and drops its own temporal_storebench_*
+// databases.
 var (
 	storeBench       = flag.Bool("storebench", false, "run TestStoreBench: workflow throughput per store")
-	storeBenchTime   = flag.Duration("storebench.time", 20*time.Second, "measuring time per case")
+	storeBenchTime   = flag.Duration("storebench.time", 10*time.Second, "measuring time per case and round")
 	storeBenchConc   = flag.Int("storebench.conc", 32, "workflows in flight")
 	storeBenchCases  = flag.String("storebench.cases", "", "comma-separated case names to run (default all)")
 	storeBenchRounds = flag.Int("storebench.rounds", 3, "rounds over all cases")
@@ -69,12 +80,17 @@ func TestStoreBench(t *testing.T) {
 			require.NoError(t, err)
 		}
 	}
-	pg := func(shards int32) benchCase {
-		db := fmt.Sprintf("temporal_storebench_s%d", shards)
+	pg := func(shards int32, syncCommit string) benchCase {
+		db := fmt.Sprintf("temporal_storebench_s%d_sc%s", shards, syncCommit)
 		return benchCase{
-			name:   fmt.Sprintf("postgres/shards=%d", shards),
+			name:   fmt.Sprintf("postgres-sync-commit-%s/shards=%d", syncCommit, shards),
 			opts:   Options{Store: StorePostgres, PostgresURL: pgURL, PostgresDatabase: db, HistoryShards: shards},
 			before: func(*testing.T) { dropDB(db, db+"_visibility") },
+			tune: func() func() {
+				saved := pgSynchronousCommit
+				pgSynchronousCommit = syncCommit
+				return func() { pgSynchronousCommit = saved }
+			},
 		}
 	}
 	sqlite := func(name string, shards int32, conns int, pragmas map[string]string) benchCase {
@@ -95,9 +111,10 @@ func TestStoreBench(t *testing.T) {
 		sqlite("sqlite-wal/shards=1", 1, 1, wal),
 		sqlite("sqlite-wal/shards=4", 4, 1, wal),
 		sqlite("sqlite-wal-4conns/shards=1", 1, 4, wal),
-		pg(1),
-		pg(4),
-		pg(8),
+		pg(1, "on"),
+		pg(1, "off"),
+		pg(4, "off"),
+		pg(8, "off"),
 	}
 	want := map[string]bool{}
 	for _, n := range strings.Split(*storeBenchCases, ",") {

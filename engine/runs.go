@@ -11,7 +11,6 @@ import (
 
 // source says what an action runs for: a flow run's step or a threshold.
 type source struct {
-	kind        string // "flow" or "threshold"
 	flowID      string
 	flowVersion int
 	runID       string
@@ -189,7 +188,7 @@ func (a *applier) execute(f *flows.Flow, run *store.RunRow, stepID, eventID stri
 		next := f.NextOf(idx)
 		switch {
 		case s.IsAction():
-			src := source{kind: "flow", flowID: f.ID, flowVersion: run.FlowVersion, runID: run.ID, eventID: eventID,
+			src := source{flowID: f.ID, flowVersion: run.FlowVersion, runID: run.ID, eventID: eventID,
 				reason: fmt.Sprintf("flow %s (v%d) step %s", f.ID, run.FlowVersion, s.ID),
 				key:    fmt.Sprintf("run:%s:%d", run.ID, run.StepsExecuted)}
 			if err := a.action(s, src); err != nil {

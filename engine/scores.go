@@ -228,7 +228,7 @@ func (a *applier) thresholds(mv *ModelVersion, old, new float64, eventID string)
 			continue
 		}
 		src := source{
-			kind: "threshold", model: m.ID, thresholdID: th.ID, crossing: row.Crossings, eventID: eventID,
+			model: m.ID, thresholdID: th.ID, crossing: row.Crossings, eventID: eventID,
 			reason: fmt.Sprintf("score %s reached %g (threshold %s, crossing %d)", m.ID, th.Score, th.ID, row.Crossings),
 			key:    fmt.Sprintf("threshold:%s:%s:%s:%d", a.st.Contact.ID, m.ID, th.ID, row.Crossings),
 		}
