@@ -63,7 +63,9 @@ const (
 )
 
 // DefaultStore is the store `leadflow dev` should use when PostgreSQL is at
-// hand: measured faster than SQLite on this workload (see storebench_test.go).
+// hand. Measured with storebench_test.go on 2 cores: SQLite (WAL) is ahead
+// on an idle machine, but once the cores are busy PostgreSQL completes about
+// twice as many workflows and SQLite's single connection stalls for seconds.
 const DefaultStore = StorePostgres
 
 // Defaults applied by Start.

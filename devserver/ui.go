@@ -1,4 +1,4 @@
-//go:build ignore
+//go:build !leadflow_noui
 
 // This file serves the Temporal Web UI from github.com/temporalio/ui-server/v2
 // (assets embedded in that module; v2.55.0 is the newest that builds with Go

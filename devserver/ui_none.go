@@ -1,3 +1,5 @@
+//go:build leadflow_noui
+
 package devserver
 
 import (

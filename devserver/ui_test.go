@@ -1,4 +1,4 @@
-//go:build ignore
+//go:build !leadflow_noui
 
 // Enabled together with ui.go: see there.
 
