@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -203,4 +204,18 @@ func TestCapAcrossTransactions(t *testing.T) {
 	b.applyAll(t)
 	score, _ = b.score(t, "max", "main")
 	require.Equal(t, 14.0, score)
+}
+
+// Events stamped slightly after the batch's clock (committed while it
+// started) still count: the third visit pays the bonus, once.
+func TestFrequencyCountsEventsNewerThanTheClock(t *testing.T) {
+	t.Parallel()
+	b := setup(t, model)
+	for i := range 5 {
+		b.send(t, store.EventRow{ID: fmt.Sprintf("v%d", i), ContactID: "ned", Type: "page_visited",
+			OccurredAt: b.now.Add(time.Duration(i+1) * time.Second), Properties: map[string]any{"url": "/"}})
+	}
+	b.applyAll(t)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM score_ledger WHERE rule_id = 'three-visits'`))
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM score_ledger WHERE rule_id = 'three-visits' AND event_id = 'v2'`))
 }

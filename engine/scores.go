@@ -117,7 +117,7 @@ func (a *applier) engagement(ev flows.Event) error {
 			if !flows.MatchTrigger(&r.On, ev) {
 				continue
 			}
-			if r.Frequency != nil && !a.frequencyReached(r) {
+			if r.Frequency != nil && !a.frequencyReached(r, ev.At) {
 				continue
 			}
 			points := r.Points
@@ -135,14 +135,19 @@ func (a *applier) engagement(ev flows.Event) error {
 	return nil
 }
 
-func (a *applier) frequencyReached(r *flows.EngagementRule) bool {
+// frequencyReached counts at the later of now and the event's own time, so
+// that the event being applied is always among those counted.
+func (a *applier) frequencyReached(r *flows.EngagementRule, at time.Time) bool {
+	if a.now.After(at) {
+		at = a.now
+	}
 	var times []time.Time
 	for _, act := range a.st.Activity {
 		if flows.MatchTrigger(&r.On, flows.Event{Type: act.Type, At: act.At, Properties: act.Properties}) {
 			times = append(times, act.At)
 		}
 	}
-	return flows.FrequencyReached(r.Frequency, times, a.now)
+	return flows.FrequencyReached(r.Frequency, times, at)
 }
 
 // rescoreProfile recomputes profile points of every model from attributes and
