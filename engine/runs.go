@@ -303,7 +303,8 @@ func (a *applier) resume(run *store.RunRow, outcome, eventID string) (*Wait, err
 func (a *applier) wakeRuns(ev flows.Event) error {
 	for _, id := range sortedKeys(a.st.Runs) {
 		run := a.st.Runs[id]
-		if run.Status != "waiting" || run.WaitKind != "event" || run.WaitEvent != ev.Type || a.waitingNow[run.ID] {
+		if run.Status != "waiting" || run.WaitKind != "event" || run.WaitEvent != ev.Type || a.waitingNow[run.ID] ||
+			run.SignalledSeq == run.WaitSeq { // already signalled for this wait: one signal per wait
 			continue
 		}
 		f, err := a.e.cache.flowAt(a.ctx, a.tx, run.FlowID, run.FlowVersion)
@@ -315,7 +316,8 @@ func (a *applier) wakeRuns(ev flows.Event) error {
 		}
 		a.ch.Outbox = append(a.ch.Outbox, store.OutboxRow{Partition: a.st.Contact.Partition, Kind: "signal_run", WorkflowID: RunWorkflowID(run.ID),
 			Payload: RunSignal{WaitSeq: run.WaitSeq, EventID: ev.ID}})
-		a.waitingNow[run.ID] = true // one signal per wait
+		run.SignalledSeq = run.WaitSeq
+		a.ch.Runs[run.ID] = run
 	}
 	return nil
 }

@@ -232,7 +232,7 @@ func (c *Changes) queueRuns(b *pgx.Batch) {
 		return
 	}
 	var ids, flows, contacts, statuses, steps, kinds, events, triggers []string
-	var versions, seqs, executed []int32
+	var versions, seqs, executed, signalled []int32
 	var until, finished []*time.Time
 	var started, updated []time.Time
 	for _, id := range sortedKeys(c.Runs) {
@@ -252,14 +252,16 @@ func (c *Changes) queueRuns(b *pgx.Batch) {
 		started = append(started, r.StartedAt)
 		updated = append(updated, r.UpdatedAt)
 		finished = append(finished, r.FinishedAt)
+		signalled = append(signalled, int32(r.SignalledSeq))
 	}
 	b.Queue(`INSERT INTO flow_runs (`+runColumns+`)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::text[],
-			$10::timestamptz[], $11::text[], $12::int[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[])
+			$10::timestamptz[], $11::text[], $12::int[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], $16::int[])
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, step_id = excluded.step_id, wait_seq = excluded.wait_seq,
+			signalled_seq = excluded.signalled_seq,
 			wait_kind = excluded.wait_kind, wait_event = excluded.wait_event, wait_until = excluded.wait_until,
 			steps_executed = excluded.steps_executed, updated_at = excluded.updated_at, finished_at = excluded.finished_at`,
-		ids, flows, versions, contacts, statuses, steps, seqs, kinds, events, until, triggers, executed, started, updated, finished)
+		ids, flows, versions, contacts, statuses, steps, seqs, kinds, events, until, triggers, executed, started, updated, finished, signalled)
 }
 
 func (c *Changes) queueLedger(b *pgx.Batch) {

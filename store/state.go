@@ -62,6 +62,7 @@ type RunRow struct {
 	Status         string
 	StepID         string
 	WaitSeq        int
+	SignalledSeq   int // the wait the run was last signalled for
 	WaitKind       string
 	WaitEvent      string
 	WaitUntil      *time.Time
@@ -281,12 +282,12 @@ func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activity ActivityQ
 }
 
 const runColumns = `id, flow_id, flow_version, contact_id, status, step_id, wait_seq, wait_kind, wait_event, wait_until,
-	trigger_event_id, steps_executed, started_at, updated_at, finished_at`
+	trigger_event_id, steps_executed, started_at, updated_at, finished_at, signalled_seq`
 
 func scanRun(row pgx.Row) (*RunRow, error) {
 	r := &RunRow{}
 	err := row.Scan(&r.ID, &r.FlowID, &r.FlowVersion, &r.ContactID, &r.Status, &r.StepID, &r.WaitSeq, &r.WaitKind,
-		&r.WaitEvent, &r.WaitUntil, &r.TriggerEventID, &r.StepsExecuted, &r.StartedAt, &r.UpdatedAt, &r.FinishedAt)
+		&r.WaitEvent, &r.WaitUntil, &r.TriggerEventID, &r.StepsExecuted, &r.StartedAt, &r.UpdatedAt, &r.FinishedAt, &r.SignalledSeq)
 	return r, err
 }
 
