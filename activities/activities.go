@@ -52,10 +52,18 @@ func (a *Activities) ApplyPartition(ctx context.Context, in workflows.ApplyInput
 	if err != nil {
 		return workflows.ApplyResult{}, err
 	}
+	out := workflows.ApplyResult{Events: res.Events, Due: res.Due, More: res.More, NextDue: res.NextDue}
 	if err := a.dispatch(ctx, in.Partition); err != nil {
-		return workflows.ApplyResult{}, err
+		// The batch is committed; what was not handed to Temporal stays in
+		// the outbox. Come back for it in a moment rather than failing (and
+		// retrying) the whole activity.
+		a.Log.Warn().Err(err).Int("partition", in.Partition).Msg("outbox dispatch incomplete; retrying shortly")
+		retry := a.now().Add(2 * time.Second)
+		if out.NextDue == nil || out.NextDue.After(retry) {
+			out.NextDue = &retry
+		}
 	}
-	return workflows.ApplyResult{Events: res.Events, Due: res.Due, More: res.More, NextDue: res.NextDue}, nil
+	return out, nil
 }
 
 // ResumeRun continues a flow run after its wait ended and returns its next wait.
@@ -74,7 +82,8 @@ func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*
 		return nil, err
 	}
 	if err := a.dispatch(ctx, partition); err != nil {
-		return nil, err
+		// Committed; the partition's own loop dispatches what is left.
+		a.Log.Warn().Err(err).Int("partition", partition).Msg("outbox dispatch incomplete after resuming a run")
 	}
 	if w == nil {
 		return nil, nil
