@@ -1,0 +1,222 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/api"
+	"github.com/leadflow/leadflow/engine"
+	"github.com/leadflow/leadflow/metrics"
+	"github.com/leadflow/leadflow/store"
+	"github.com/leadflow/leadflow/store/storetest"
+	"github.com/leadflow/leadflow/temporallog"
+	"github.com/leadflow/leadflow/worker"
+)
+
+// The smoke test runs the bench's processes as this test binary started
+// again with LEADFLOW_BENCH_TEST_ROLE set: the Temporal server and the
+// baselines' worker through the package's own entry points, the API and
+// the worker wired as `leadflow api` and `leadflow worker` wire them.
+const roleEnv = "LEADFLOW_BENCH_TEST_ROLE"
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(roleEnv); role != "" {
+		os.Exit(runTestRole(role, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func runTestRole(role string, args []string) int {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	var err error
+	switch role {
+	case "temporal-server":
+		var o TemporalServerOptions
+		fs := flag.NewFlagSet(role, flag.ContinueOnError)
+		o.BindFlags(fs)
+		if err = fs.Parse(args); err == nil {
+			err = RunTemporalServer(ctx, o, os.Stdout, os.Stderr)
+		}
+	case "baseline-worker":
+		var o BaselineWorkerOptions
+		fs := flag.NewFlagSet(role, flag.ContinueOnError)
+		o.BindFlags(fs)
+		if err = fs.Parse(args); err == nil {
+			err = RunBaselineWorker(ctx, o, os.Stderr)
+		}
+	case "api":
+		err = testAPI(ctx)
+	case "worker":
+		err = testWorker(ctx)
+	default:
+		err = fmt.Errorf("unknown role %q", role)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, role+":", err)
+		return 1
+	}
+	return 0
+}
+
+func roleLog() zerolog.Logger { return zerolog.New(os.Stderr).Level(zerolog.WarnLevel) }
+
+func testAPI(ctx context.Context) error {
+	log := roleLog()
+	s, err := store.Open(ctx, os.Getenv("DATABASE_URL"), false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tc, err := client.NewLazyClient(client.Options{HostPort: os.Getenv("TEMPORAL_ADDRESS"), Namespace: os.Getenv("TEMPORAL_NAMESPACE"), Logger: temporallog.New(log)})
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	h := api.New(api.Config{Store: s, Waker: worker.NewWaker(tc, os.Getenv("LEADFLOW_TASK_QUEUE"), log),
+		AdminKey: os.Getenv("LEADFLOW_ADMIN_KEY"), IngestKey: os.Getenv("LEADFLOW_INGEST_KEY"), Log: log})
+	l, err := net.Listen("tcp", os.Getenv("LEADFLOW_HTTP_ADDR"))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	<-ctx.Done()
+	return srv.Close()
+}
+
+func testWorker(ctx context.Context) error {
+	log := roleLog()
+	s, err := store.Open(ctx, os.Getenv("DATABASE_URL"), false)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tc, err := dialTemporal(ctx, os.Getenv("TEMPORAL_ADDRESS"), os.Getenv("TEMPORAL_NAMESPACE"), log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	go func() { _ = http.ListenAndServe(os.Getenv("LEADFLOW_METRICS_ADDR"), metrics.Handler()) }()
+	tq := os.Getenv("LEADFLOW_TASK_QUEUE")
+	acts := &activities.Activities{Engine: engine.New(s, os.Getenv("CRM_WEBHOOK_URL"), log), Store: s, Client: tc, TaskQueue: tq, Log: log}
+	w := worker.New(tc, tq, acts, sdkworker.Options{})
+	if err := w.Start(); err != nil {
+		return err
+	}
+	defer w.Stop()
+	if err := worker.EnsurePartitions(ctx, tc, tq); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// A short run of the whole bench on the real stack (processes, PostgreSQL,
+// the embedded Temporal server): it must pass its own correctness check.
+func TestSmokeRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a stack of processes")
+	}
+	name := "leadflow_bench_test_" + randomHex(4)
+	server := storetest.ServerURL()
+	t.Cleanup(func() {
+		_ = dropDatabases(context.Background(), server, name, name+"_baselines", name+"_temporal", name+"_temporal_visibility")
+	})
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	var out strings.Builder
+	cfg := Config{
+		DatabaseURL:   server,
+		Database:      name,
+		TemporalStore: "memory",
+		Contacts:      60,
+		Events:        400,
+		Dists:         []string{DistUniform, DistZipf},
+		HalfRateTime:  2 * time.Second,
+		BaselineTime:  2 * time.Second,
+		Senders:       2,
+		BatchSize:     50,
+		WorkDir:       t.TempDir(),
+		DrainTimeout:  time.Minute,
+		Log:           &out,
+		Command: func(role string, _ bool, args ...string) *exec.Cmd {
+			cmd := exec.Command(exe, args...)
+			cmd.Env = append(os.Environ(), roleEnv+"="+role)
+			return cmd
+		},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if res != nil {
+		res.Print(&out)
+	}
+	t.Log(out.String())
+	require.NoError(t, err)
+	if !res.Passed {
+		requireOnlyFrequencyRace(t, res)
+	}
+	require.Equal(t, 60, res.Contacts.Waiting)
+	systems := map[string]bool{}
+	for _, p := range res.Phases {
+		systems[p.System] = true
+		require.Greater(t, p.ProcessedPerSec, 0.0, p.Name)
+	}
+	require.Equal(t, map[string]bool{"leadflow": true, SystemNaive: true, SystemEntity: true, SystemCeiling: true}, systems)
+	require.Len(t, res.Ratios, 6)
+	for _, p := range res.Processes {
+		if p.Name == "api" || strings.HasPrefix(p.Name, "worker") || p.Name == "temporal" {
+			require.Greater(t, p.PeakRSSBytes, int64(0), p.Name)
+		}
+	}
+}
+
+// frequencyRace is the one difference a run may show until the engine stops
+// applying events "before they arrived" (BENCHMARKS.md, "What was learned"
+// §1): a third-visit bonus of web-engagement paid 0 or several times.
+var frequencyRace = regexp.MustCompile(`^contact \S+: score web-engagement is (-?[0-9.]+), expected (-?[0-9.]+)$`)
+
+// requireOnlyFrequencyRace fails unless every invariant and baseline check
+// held and every difference is that known engine bug.
+// TODO: drop once engine.ApplyPartition applies events at their arrival.
+func requireOnlyFrequencyRace(t *testing.T, res *Results) {
+	t.Helper()
+	c := res.Check
+	require.NotNil(t, c, res.FailReason)
+	for _, inv := range c.Invariants {
+		require.True(t, inv.OK, "%s: %s", inv.Name, inv.Detail)
+	}
+	for name, b := range res.Baselines {
+		require.True(t, b.OK, "%s: %s", name, b.Detail)
+	}
+	require.Equal(t, c.DifferenceCount, len(c.Differences), "too many differences to classify")
+	for _, d := range c.Differences {
+		m := frequencyRace.FindStringSubmatch(d)
+		require.NotNil(t, m, "unexpected difference: %s", d)
+		got, _ := strconv.ParseFloat(m[1], 64)
+		want, _ := strconv.ParseFloat(m[2], 64)
+		diff := math.Abs(got - want)
+		require.True(t, diff > 0 && math.Mod(diff, 10) == 0, "unexpected difference: %s", d)
+	}
+	t.Logf("known engine bug: %d contacts' third-visit bonus paid 0 or several times (BENCHMARKS.md §1)", c.DifferenceCount)
+}
