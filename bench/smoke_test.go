@@ -4,14 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
-	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -149,11 +146,11 @@ func TestSmokeRun(t *testing.T) {
 		DatabaseURL:   server,
 		Database:      name,
 		TemporalStore: "memory",
-		Contacts:      60,
-		Events:        400,
+		Contacts:      40,
+		Events:        300,
 		Dists:         []string{DistUniform, DistZipf},
-		HalfRateTime:  2 * time.Second,
-		BaselineTime:  2 * time.Second,
+		HalfRateTime:  time.Second,
+		BaselineTime:  time.Second,
 		Senders:       2,
 		BatchSize:     50,
 		WorkDir:       t.TempDir(),
@@ -173,10 +170,8 @@ func TestSmokeRun(t *testing.T) {
 	}
 	t.Log(out.String())
 	require.NoError(t, err)
-	if !res.Passed {
-		requireOnlyFrequencyRace(t, res)
-	}
-	require.Equal(t, 60, res.Contacts.Waiting)
+	require.True(t, res.Passed, "correctness check: %s", res.FailReason)
+	require.Equal(t, 40, res.Contacts.Waiting)
 	systems := map[string]bool{}
 	for _, p := range res.Phases {
 		systems[p.System] = true
@@ -189,34 +184,4 @@ func TestSmokeRun(t *testing.T) {
 			require.Greater(t, p.PeakRSSBytes, int64(0), p.Name)
 		}
 	}
-}
-
-// frequencyRace is the one difference a run may show until the engine stops
-// applying events "before they arrived" (BENCHMARKS.md, "What was learned"
-// §1): a third-visit bonus of web-engagement paid 0 or several times.
-var frequencyRace = regexp.MustCompile(`^contact \S+: score web-engagement is (-?[0-9.]+), expected (-?[0-9.]+)$`)
-
-// requireOnlyFrequencyRace fails unless every invariant and baseline check
-// held and every difference is that known engine bug.
-// TODO: drop once engine.ApplyPartition applies events at their arrival.
-func requireOnlyFrequencyRace(t *testing.T, res *Results) {
-	t.Helper()
-	c := res.Check
-	require.NotNil(t, c, res.FailReason)
-	for _, inv := range c.Invariants {
-		require.True(t, inv.OK, "%s: %s", inv.Name, inv.Detail)
-	}
-	for name, b := range res.Baselines {
-		require.True(t, b.OK, "%s: %s", name, b.Detail)
-	}
-	require.Equal(t, c.DifferenceCount, len(c.Differences), "too many differences to classify")
-	for _, d := range c.Differences {
-		m := frequencyRace.FindStringSubmatch(d)
-		require.NotNil(t, m, "unexpected difference: %s", d)
-		got, _ := strconv.ParseFloat(m[1], 64)
-		want, _ := strconv.ParseFloat(m[2], 64)
-		diff := math.Abs(got - want)
-		require.True(t, diff > 0 && math.Mod(diff, 10) == 0, "unexpected difference: %s", d)
-	}
-	t.Logf("known engine bug: %d contacts' third-visit bonus paid 0 or several times (BENCHMARKS.md §1)", c.DifferenceCount)
 }
