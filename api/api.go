@@ -288,8 +288,17 @@ func (s *server) authenticate(need access, next http.HandlerFunc) http.HandlerFu
 			writeError(w, http.StatusForbidden, "the ingest key may only send events; this route needs the admin key")
 			return
 		}
-		next(w, r)
+		next(w, r.WithContext(context.WithValue(r.Context(), accessKey{}, got)))
 	}
+}
+
+// accessKey is the context key of the access a request's key gives.
+type accessKey struct{}
+
+// isAdmin reports whether the request was made with the admin key.
+func isAdmin(r *http.Request) bool {
+	a, _ := r.Context().Value(accessKey{}).(access)
+	return a == admin
 }
 
 func credential(r *http.Request) (string, bool) {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/go-playground/validator/v10"
 
@@ -21,9 +21,12 @@ var validate = validator.New()
 // acceptedResponse answers POST /v1/events: Accepted events were new,
 // Duplicates were already in the log (same id), IDs are the ids of the
 // request's events in order (generated ones included).
+// Conflicts (Segment routes only) were events whose id was already used
+// for a different event: acknowledged as Segment does but not stored.
 type acceptedResponse struct {
 	Accepted   int      `json:"accepted"`
 	Duplicates int      `json:"duplicates"`
+	Conflicts  int      `json:"conflicts,omitempty"`
 	IDs        []string `json:"ids"`
 }
 
@@ -37,32 +40,27 @@ func present(m map[string]json.RawMessage, key string) bool {
 	return ok && !isNull(raw)
 }
 
-// checkID reports an id that is empty, too long or holds control characters.
-func checkID(s string) string {
-	switch {
-	case strings.TrimSpace(s) == "":
-		return "must not be empty"
-	case len(s) > maxIDLen:
-		return fmt.Sprintf("must be at most %d bytes long", maxIDLen)
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		return "must not contain control characters"
-	}
-	return ""
-}
-
 // eventType reads an event type: any name up to 100 characters, normalized
 // to snake_case the way the Segment routes do ("Trial Started" →
 // "trial_started"), so that flows match whatever casing a client sends.
+// Types the engine raises itself are refused, after normalization
+// ("Field Changed" is field_changed).
 func eventType(s string) (string, string) {
 	if len(s) > maxTypeLen {
 		return "", fmt.Sprintf("must be at most %d characters long", maxTypeLen)
 	}
-	if isSnake(s) {
-		return s, ""
+	if msg := checkID(s); msg != "" && strings.TrimSpace(s) != "" {
+		return "", msg
 	}
-	n := normalizeEventName(s)
+	n := s
+	if !isSnake(s) {
+		n = normalizeEventName(s)
+	}
 	if n == "" {
 		return "", fmt.Sprintf("%q has no letters or digits; use a name such as \"page_visited\" or \"trial_started\"", s)
+	}
+	if msg := checkType(n); msg != "" {
+		return "", msg
 	}
 	return n, ""
 }
@@ -82,10 +80,23 @@ func isSnake(s string) bool {
 }
 
 func checkEmail(s string) string {
+	if len(s) > maxEmailBytes {
+		return fmt.Sprintf("is %d bytes long; an email address may be at most %d bytes", len(s), maxEmailBytes)
+	}
 	if err := validate.Var(s, "required,email"); err != nil {
 		return fmt.Sprintf("%q is not a valid email address", s)
 	}
 	return ""
+}
+
+// contactFromEmail is the contact id of a contact sent by email only: the
+// lower-cased email, which must be a valid id too.
+func contactFromEmail(email, path string, p *problems) string {
+	id := strings.ToLower(email)
+	if msg := checkID(id); msg != "" {
+		p.add(path, "the contact id derived from the email (its lower-cased form) %s", msg)
+	}
+	return id
 }
 
 // parseTime reads an RFC 3339 time (ISO 8601 without a zone is taken as UTC).
@@ -96,14 +107,6 @@ func parseTime(s string) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
-}
-
-// checkWhen validates an event time against the clock.
-func checkWhen(t, now time.Time, path string, p *problems) {
-	if t.After(now.Add(maxFuture)) {
-		p.add(path, "is more than 24h in the future (%s); send the time the event happened, in RFC 3339 with its zone",
-			t.UTC().Format(time.RFC3339))
-	}
 }
 
 // decodeEvent decodes and validates one event of POST /v1/events strictly.
@@ -146,7 +149,7 @@ func decodeEvent(raw json.RawMessage, path string, now time.Time, p *problems) s
 		e.ContactID = contactID
 	} else if !present(m, "contact_id") {
 		if hasEmail {
-			e.ContactID = strings.ToLower(email)
+			e.ContactID = contactFromEmail(email, field(path, "email"), p)
 		} else if !present(m, "email") {
 			p.add(field(path, "contact_id"), "is required (or send \"email\": the contact id is then the lower-cased email)")
 		}
@@ -159,7 +162,7 @@ func decodeEvent(raw json.RawMessage, path string, now time.Time, p *problems) s
 		if !ok {
 			p.add(field(path, "timestamp"), "%q is not an RFC 3339 time such as \"2025-03-01T09:30:00Z\"", ts)
 		} else {
-			checkWhen(t, now, field(path, "timestamp"), p)
+			checkTime(t, now, field(path, "timestamp"), p)
 			e.OccurredAt = t
 		}
 	}
@@ -167,14 +170,15 @@ func decodeEvent(raw json.RawMessage, path string, now time.Time, p *problems) s
 }
 
 func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readIngest(w, r)
 	if err != nil {
-		s.fail(w, r, err)
+		s.failIngest(w, r, metrics.SourceEvents, err)
 		return
 	}
 	now := s.cfg.Now()
 	var p problems
 	var events []store.EventRow
+	var paths []string
 	top, ok := object(body, "", &p)
 	switch {
 	case !ok:
@@ -185,18 +189,17 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 		if ok {
 			for i, it := range items {
 				events = append(events, decodeEvent(it, index("batch", i), now, &p))
+				paths = append(paths, index("batch", i))
 			}
 		}
 	default:
 		events = append(events, decodeEvent(body, "", now, &p))
+		paths = append(paths, "")
 	}
-	if err := p.err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	res, err := s.accept(r.Context(), events, metrics.SourceEvents)
+	in := incoming{events: events, paths: paths, idKey: "id", source: metrics.SourceEvents, policy: store.ConflictRefuse}
+	res, err := s.accept(r, in, &p)
 	if err != nil {
-		s.fail(w, r, err)
+		s.failIngest(w, r, metrics.SourceEvents, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, res)
@@ -224,9 +227,40 @@ func batchItems(raw json.RawMessage, path string, p *problems) ([]json.RawMessag
 	return items, true
 }
 
-// accept gives events without an id a random one, appends them to the log
-// in one transaction, wakes their partitions and counts them.
-func (s *server) accept(ctx context.Context, events []store.EventRow, source string) (acceptedResponse, error) {
+// incoming is what an ingestion request asks to append: its events, each
+// event's path in the request and the member its id came from (for the
+// messages), where it came from and what a reused id with other content
+// does.
+type incoming struct {
+	events []store.EventRow
+	paths  []string
+	idKey  string
+	source string
+	policy store.ConflictPolicy
+}
+
+func (in incoming) idPath(i int) string { return field(in.paths[i], in.idKey) }
+
+// accept checks the decoded events a last time (p holds the problems found
+// decoding them), gives events without an id a random one, appends them to
+// the log in one transaction, wakes their partitions and counts them.
+// Nothing is appended when there is any problem, or, with ConflictRefuse,
+// any conflict (409 naming every conflicting id).
+func (s *server) accept(r *http.Request, in incoming, p *problems) (acceptedResponse, error) {
+	if p.empty() {
+		admin := isAdmin(r)
+		for i, e := range in.events {
+			checkEvent(e, in.paths[i], admin, p)
+		}
+	}
+	if err := p.err(); err != nil {
+		return acceptedResponse{}, err
+	}
+	if len(in.events) == 0 {
+		return acceptedResponse{}, badRequest([]detail{{Message: "no events"}})
+	}
+	ctx := r.Context()
+	events := in.events
 	ids := make([]string, len(events))
 	for i := range events {
 		if events[i].ID == "" {
@@ -234,13 +268,49 @@ func (s *server) accept(ctx context.Context, events []store.EventRow, source str
 		}
 		ids[i] = events[i].ID
 	}
-	inserted, partitions, err := s.cfg.Store.InsertEvents(ctx, events)
+	res, err := s.cfg.Store.AppendEvents(ctx, events, in.policy)
+	var conflict *store.EventConflictError
+	if errors.As(err, &conflict) {
+		metrics.EventsConflicts.WithLabelValues(in.source).Add(float64(len(conflict.Indexes)))
+		details := make([]detail, 0, len(conflict.Indexes))
+		for _, i := range conflict.Indexes {
+			details = append(details, detail{Path: in.idPath(i), Message: fmt.Sprintf(
+				"%q was already used for an event with a different type, contact or content; send a new id for a new event", events[i].ID)})
+		}
+		msg := fmt.Sprintf("event id %q was already used for a different event", conflict.IDs[0])
+		if n := len(conflict.IDs); n > 1 {
+			msg += fmt.Sprintf(" (and %d more, see details)", n-1)
+		}
+		return acceptedResponse{}, &requestError{status: http.StatusConflict, msg: msg + "; nothing of this request was stored", details: details}
+	}
 	if err != nil {
 		return acceptedResponse{}, err
 	}
-	metrics.EventsAccepted.WithLabelValues(source).Add(float64(inserted))
-	s.wake(ctx, partitions)
-	return acceptedResponse{Accepted: inserted, Duplicates: len(events) - inserted, IDs: ids}, nil
+	if res.Conflicts > 0 {
+		metrics.EventsConflicts.WithLabelValues(in.source).Add(float64(res.Conflicts))
+		for i, o := range res.Outcomes {
+			if o == store.EventConflict {
+				s.log.Warn().Str("event_id", events[i].ID).Str("contact_id", events[i].ContactID).Str("type", events[i].Type).
+					Str("source", in.source).Msg("event id already used for a different event; the new one was not stored")
+			}
+		}
+	}
+	metrics.EventsAccepted.WithLabelValues(in.source).Add(float64(res.Inserted))
+	s.wake(ctx, res.Partitions)
+	return acceptedResponse{Accepted: res.Inserted, Duplicates: res.Duplicates, Conflicts: res.Conflicts, IDs: ids}, nil
+}
+
+// failIngest answers an error of an ingestion route, counting refusals.
+// A request refused as a whole says that nothing of it was stored.
+func (s *server) failIngest(w http.ResponseWriter, r *http.Request, source string, err error) {
+	var re *requestError
+	if errors.As(err, &re) && re.status >= 400 && re.status < 500 {
+		metrics.RequestsRefused.WithLabelValues(source).Inc()
+		if re.status != http.StatusConflict && !strings.Contains(re.msg, "nothing of this request was stored") {
+			re.msg += "; nothing of this request was stored"
+		}
+	}
+	s.fail(w, r, err)
 }
 
 // wake tells the engine which partitions have new events. The events are
@@ -266,11 +336,10 @@ var contactFields = []string{"contact_id", "email", "fields", "tags", "remove_ta
 
 func checkTags(tags []string, path string, p *problems) {
 	for i, t := range tags {
-		switch {
-		case strings.TrimSpace(t) == "":
-			p.add(index(path, i), "must not be empty")
-		case len(t) > maxTypeLen:
+		if len(t) > maxTypeLen {
 			p.add(index(path, i), "must be at most %d characters long", maxTypeLen)
+		} else if msg := checkID(t); msg != "" {
+			p.add(index(path, i), "%s", msg)
 		}
 	}
 }
@@ -278,9 +347,9 @@ func checkTags(tags []string, path string, p *problems) {
 // postContact turns a contact upsert into an identify event, then waits a
 // little for the engine to apply it so the answer can show the contact.
 func (s *server) postContact(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readIngest(w, r)
 	if err != nil {
-		s.fail(w, r, err)
+		s.failIngest(w, r, metrics.SourceContacts, err)
 		return
 	}
 	now := s.cfg.Now()
@@ -312,7 +381,7 @@ func (s *server) postContact(w http.ResponseWriter, r *http.Request) {
 			e.ContactID = id
 		} else if !present(m, "contact_id") {
 			if hasEmail {
-				e.ContactID = strings.ToLower(email)
+				e.ContactID = contactFromEmail(email, "email", &p)
 			} else if !present(m, "email") {
 				p.add("contact_id", "is required (or send \"email\": the contact id is then the lower-cased email)")
 			}
@@ -337,13 +406,10 @@ func (s *server) postContact(w http.ResponseWriter, r *http.Request) {
 			e.AccountID = &acc
 		}
 	}
-	if err := p.err(); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	res, err := s.accept(r.Context(), []store.EventRow{e}, metrics.SourceContacts)
+	in := incoming{events: []store.EventRow{e}, paths: []string{""}, idKey: "event_id", source: metrics.SourceContacts, policy: store.ConflictRefuse}
+	res, err := s.accept(r, in, &p)
 	if err != nil {
-		s.fail(w, r, err)
+		s.failIngest(w, r, metrics.SourceContacts, err)
 		return
 	}
 	eventID := res.IDs[0]

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // readBody reads the whole request body within the size limit and checks
@@ -34,6 +35,31 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) (json.RawMessa
 		return nil, err
 	}
 	return bytes.TrimSpace(body), nil
+}
+
+// readIngest reads the body of an ingestion route: readBody, plus valid
+// UTF-8 (JSON decoding would silently replace invalid bytes, so what is
+// stored would not be what was sent) and nesting within maxBodyDepth.
+func (s *server) readIngest(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if !utf8.Valid(body) {
+		off := 0
+		for off < len(body) {
+			r, size := utf8.DecodeRune(body[off:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			off += size
+		}
+		return nil, malformed(body, off, "invalid UTF-8")
+	}
+	if err := checkDepth(body); err != nil {
+		return nil, err
+	}
+	return body, nil
 }
 
 // checkJSON reports a body that is not exactly one JSON value.
@@ -207,6 +233,10 @@ func str(m map[string]json.RawMessage, key, path string, p *problems) (string, b
 		p.add(field(path, key), "must be a string, not %s", kind(raw))
 		return "", false
 	}
+	if msg := checkText(s); msg != "" {
+		p.add(field(path, key), "%s", msg)
+		return "", false
+	}
 	return s, true
 }
 
@@ -227,7 +257,9 @@ func anyObject(m map[string]json.RawMessage, key, path string, p *problems) (map
 		p.add(field(path, key), "invalid object: %v", err)
 		return nil, false
 	}
-	return out, true
+	before := len(p.list)
+	checkObject(out, field(path, key), p)
+	return out, len(p.list) == before
 }
 
 // strList reads an optional array of strings.
@@ -251,6 +283,11 @@ func strList(m map[string]json.RawMessage, key, path string, p *problems) ([]str
 		var s string
 		if err := json.Unmarshal(it, &s); err != nil {
 			p.add(index(field(path, key), i), "must be a string, not %s", kind(it))
+			ok = false
+			continue
+		}
+		if msg := checkText(s); msg != "" {
+			p.add(index(field(path, key), i), "%s", msg)
 			ok = false
 			continue
 		}

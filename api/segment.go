@@ -23,6 +23,18 @@ var segmentTypes = []string{"track", "identify", "page", "screen", "group", "ali
 type segmentResponse struct {
 	Success bool `json:"success"`
 	acceptedResponse
+	// Ignored lists what was received but not applied, and why (a group
+	// call's traits sent with the ingest key).
+	Ignored []detail `json:"ignored,omitempty"`
+}
+
+// segmentRequest is what the messages of one Segment request share.
+type segmentRequest struct {
+	context map[string]any // the batch's context, for messages without one
+	sentAt  *time.Time     // the batch's sentAt
+	now     time.Time
+	admin   bool      // sent with the admin key
+	ignored *problems // what is received but not applied
 }
 
 // normalizeEventName turns a Segment event name into an event type:
@@ -100,12 +112,13 @@ func segmentTime(m map[string]json.RawMessage, path string, batchSentAt *time.Ti
 	if !hasTS {
 		key = "originalTimestamp"
 	}
-	checkWhen(at, now, field(path, key), p)
+	checkTime(at, now, field(path, key), p)
 	return at
 }
 
 // segmentMessage maps one Segment message of type typ to an event.
-func segmentMessage(typ string, raw json.RawMessage, path string, batchContext map[string]any, batchSentAt *time.Time, now time.Time, p *problems) store.EventRow {
+func segmentMessage(typ string, raw json.RawMessage, path string, req segmentRequest, p *problems) store.EventRow {
+	batchContext, batchSentAt, now := req.context, req.sentAt, req.now
 	e := store.EventRow{OccurredAt: now}
 	m, ok := object(raw, path, p)
 	if !ok {
@@ -145,10 +158,14 @@ func segmentMessage(typ string, raw json.RawMessage, path string, batchContext m
 		case ok:
 			e.Type = normalizeEventName(name)
 			switch {
+			case len(name) > maxStringBytes || len(e.Type) > maxTypeLen:
+				p.add(field(path, "event"), "must be at most %d characters long", maxTypeLen)
+			case strings.TrimSpace(name) != "" && checkID(name) != "":
+				p.add(field(path, "event"), "%s", checkID(name))
 			case e.Type == "":
 				p.add(field(path, "event"), "%q has no letters or digits to make an event type of", name)
-			case len(e.Type) > maxTypeLen:
-				p.add(field(path, "event"), "must be at most %d characters long", maxTypeLen)
+			case checkType(e.Type) != "":
+				p.add(field(path, "event"), "%s", checkType(e.Type))
 			}
 		}
 		e.Properties = props
@@ -210,16 +227,28 @@ func segmentMessage(typ string, raw json.RawMessage, path string, batchContext m
 		} else {
 			e.AccountID = &gid
 		}
-		if traits == nil {
-			traits = map[string]any{}
+		switch {
+		case req.admin:
+			if traits == nil {
+				traits = map[string]any{}
+			}
+			e.Properties = map[string]any{"account_traits": traits}
+		case len(traits) > 0:
+			// The ingest key is public wherever analytics.js runs: it may
+			// link the contact to the account, not write the account.
+			req.ignored.add(field(path, "traits"), "account traits need the admin key; the contact was linked to the account, its traits were not applied")
+			e.Properties = map[string]any{}
+		default:
+			e.Properties = map[string]any{}
 		}
-		e.Properties = map[string]any{"account_traits": traits}
 	case "alias":
 		// Contacts are not merged: the alias is recorded as an event.
 		e.Type = "alias"
 		prev := segmentID(m, "previousId", path, p)
 		if prev == "" {
 			p.add(field(path, "previousId"), "is required for alias")
+		} else if msg := checkID(prev); msg != "" {
+			p.add(field(path, "previousId"), "%s", msg)
 		}
 		e.Properties = map[string]any{"previous_id": prev}
 	}
@@ -230,37 +259,38 @@ func segmentMessage(typ string, raw json.RawMessage, path string, batchContext m
 // /v1/group and /v1/alias.
 func (s *server) segment(typ string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := s.readBody(w, r)
+		body, err := s.readIngest(w, r)
 		if err != nil {
-			s.fail(w, r, err)
+			s.failIngest(w, r, metrics.SourceSegment, err)
 			return
 		}
-		var p problems
-		e := segmentMessage(typ, body, "", nil, nil, s.cfg.Now(), &p)
-		s.acceptSegment(w, r, []store.EventRow{e}, &p)
+		var p, ignored problems
+		req := segmentRequest{now: s.cfg.Now(), admin: isAdmin(r), ignored: &ignored}
+		e := segmentMessage(typ, body, "", req, &p)
+		s.acceptSegment(w, r, []store.EventRow{e}, []string{""}, &p, &ignored)
 	}
 }
 
 // segmentBatch handles /v1/batch: {"batch": [messages], "context", "sentAt"}.
 func (s *server) segmentBatch(w http.ResponseWriter, r *http.Request) {
-	body, err := s.readBody(w, r)
+	body, err := s.readIngest(w, r)
 	if err != nil {
-		s.fail(w, r, err)
+		s.failIngest(w, r, metrics.SourceSegment, err)
 		return
 	}
-	now := s.cfg.Now()
-	var p problems
+	var p, ignored problems
+	req := segmentRequest{now: s.cfg.Now(), admin: isAdmin(r), ignored: &ignored}
 	var events []store.EventRow
+	var paths []string
 	if m, ok := object(body, "", &p); ok {
-		var sentAt *time.Time
 		if sa, ok := str(m, "sentAt", "", &p); ok {
 			if t, ok := parseTime(sa); ok {
-				sentAt = &t
+				req.sentAt = &t
 			} else {
 				p.add("sentAt", "%q is not an ISO 8601 time", sa)
 			}
 		}
-		batchCtx, _ := anyObject(m, "context", "", &p)
+		req.context, _ = anyObject(m, "context", "", &p)
 		if !present(m, "batch") {
 			p.add("batch", "is required: an array of Segment messages")
 		} else if items, ok := batchItems(m["batch"], "batch", &p); ok {
@@ -285,26 +315,27 @@ func (s *server) segmentBatch(w http.ResponseWriter, r *http.Request) {
 					p.add(field(path, "type"), "%q is not a Segment message type; use one of %s", typ, strings.Join(segmentTypes, ", "))
 					continue
 				}
-				events = append(events, segmentMessage(typ, it, path, batchCtx, sentAt, now, &p))
+				events = append(events, segmentMessage(typ, it, path, req, &p))
+				paths = append(paths, path)
 			}
 		}
 	}
-	s.acceptSegment(w, r, events, &p)
+	s.acceptSegment(w, r, events, paths, &p, &ignored)
 }
 
-func (s *server) acceptSegment(w http.ResponseWriter, r *http.Request, events []store.EventRow, p *problems) {
-	if err := p.err(); err != nil {
-		s.fail(w, r, err)
-		return
+// acceptSegment appends the messages' events. A reused messageId with other
+// content is acknowledged (Segment libraries expect messageId
+// deduplication and resend what is refused) but not stored: it is counted
+// in leadflow_events_conflicts_total, logged and reported in "conflicts".
+func (s *server) acceptSegment(w http.ResponseWriter, r *http.Request, events []store.EventRow, paths []string, p, ignored *problems) {
+	if p.empty() && len(events) == 0 {
+		p.add("", "no messages")
 	}
-	if len(events) == 0 {
-		s.fail(w, r, badRequest([]detail{{Message: "no messages"}}))
-		return
-	}
-	res, err := s.accept(r.Context(), events, metrics.SourceSegment)
+	in := incoming{events: events, paths: paths, idKey: "messageId", source: metrics.SourceSegment, policy: store.ConflictSkip}
+	res, err := s.accept(r, in, p)
 	if err != nil {
-		s.fail(w, r, err)
+		s.failIngest(w, r, metrics.SourceSegment, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, segmentResponse{Success: true, acceptedResponse: res})
+	writeJSON(w, http.StatusOK, segmentResponse{Success: true, acceptedResponse: res, Ignored: ignored.list})
 }

@@ -54,7 +54,7 @@ func (a *applier) applyEvent(ev store.EventRow) error {
 		ct.CreatedAt = a.now
 		a.ch.TouchContact(a.st)
 		a.stateDirty, a.profileDirty = true, true
-		a.push(flows.Event{ID: ev.ID + "/created", Type: "contact_created", At: a.now, Properties: map[string]any{}})
+		a.push(flows.Event{ID: ev.ID + "/created", Type: flows.EventContactCreated, At: a.now, Properties: map[string]any{}})
 	}
 	if ev.Email != nil && *ev.Email != "" && *ev.Email != ct.Email {
 		a.setField("email", *ev.Email, ev.ID)
@@ -93,6 +93,15 @@ func (a *applier) applyEvent(ev store.EventRow) error {
 		for k, v := range traits {
 			merged[k] = v
 		}
+	}
+	if flows.IsDerivedEventType(ev.Type) {
+		// Events in the log come from clients; the engine's own events are
+		// never stored. A client row of a reserved type (accepted before
+		// the API refused them) keeps its contact changes but must not pass
+		// for the engine's event: it starts, scores and wakes nothing.
+		a.e.Log.Warn().Str("contact_id", ct.ID).Str("event_id", ev.ID).Str("type", ev.Type).
+			Msg("event from the log has a type reserved for the engine; applying its contact changes only")
+		return a.drain()
 	}
 	props := ev.Properties
 	if props == nil {

@@ -90,6 +90,45 @@ const (
 	TriggerDateField             = "date_field"
 )
 
+// Event types the engine raises itself that are not trigger types (yet).
+const (
+	EventContactCreated = "contact_created"
+	EventScoreChanged   = "score_changed"
+)
+
+// derivedEventTypes are the event types the engine raises itself while it
+// applies a change: the consequences of a change (a field changed, a tag
+// added, a segment entered, a threshold crossed, a date fell due). They are
+// in-memory only — never written to the event log — and the API refuses
+// them from clients, so a flow listening to one of them can only be
+// started by the engine.
+var derivedEventTypes = []string{
+	EventContactCreated,
+	TriggerFieldChanged,
+	TriggerTagAdded,
+	TriggerTagRemoved,
+	TriggerSegmentEntered,
+	TriggerSegmentExited,
+	TriggerScoreThresholdCrossed,
+	TriggerDateField,
+	EventScoreChanged,
+}
+
+// DerivedEventTypes returns the event types reserved for the engine, in a
+// fixed order.
+func DerivedEventTypes() []string { return append([]string(nil), derivedEventTypes...) }
+
+// IsDerivedEventType reports whether typ is an event type only the engine
+// may raise.
+func IsDerivedEventType(typ string) bool {
+	for _, t := range derivedEventTypes {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
+
 // Trigger says which event starts a flow (or, in a score model rule, which
 // event gives points). Which fields apply depends on Type.
 type Trigger struct {

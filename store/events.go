@@ -25,53 +25,172 @@ type EventRow struct {
 	ReceivedAt time.Time
 }
 
-// InsertEvents appends events to the log in one transaction, skipping ids
-// already there. It returns how many were new and the partitions they fall in.
-func (s *Store) InsertEvents(ctx context.Context, events []EventRow) (int, []int, error) {
+// EventOutcome is what appending one event did.
+type EventOutcome int
+
+const (
+	// EventInserted: the id was new; the event is in the log.
+	EventInserted EventOutcome = iota
+	// EventDuplicate: the id was in the log with the same content; nothing
+	// was written.
+	EventDuplicate
+	// EventConflict: the id was in the log with different content; nothing
+	// was written.
+	EventConflict
+)
+
+// ConflictPolicy says what AppendEvents does when an event conflicts.
+type ConflictPolicy int
+
+const (
+	// ConflictRefuse rolls the whole append back and returns an
+	// *EventConflictError.
+	ConflictRefuse ConflictPolicy = iota
+	// ConflictSkip keeps the stored event, skips the conflicting one and
+	// appends the others.
+	ConflictSkip
+)
+
+// AppendResult reports an append: one outcome per event, in order, the
+// counts and the partitions that received new events.
+type AppendResult struct {
+	Outcomes                        []EventOutcome
+	Inserted, Duplicates, Conflicts int
+	Partitions                      []int
+}
+
+// EventConflictError is returned by AppendEvents with ConflictRefuse: the
+// events at Indexes (ids IDs) reuse ids stored with different content.
+type EventConflictError struct {
+	Indexes []int
+	IDs     []string
+}
+
+func (e *EventConflictError) Error() string {
+	return fmt.Sprintf("event id %q was already used for an event with a different type, contact or content", e.IDs[0])
+}
+
+// sameEventSQL compares the stored event with id $1 with new content. The
+// JSON values are compared as jsonb, so 1, 1.0 and 1e0 are equal and key
+// order does not matter; absent traits and tags equal empty ones. The time
+// is not compared: a resend computes it again (Segment corrects it with
+// sentAt, and an event without a timestamp takes the time it is received).
+const sameEventSQL = `SELECT type = $2 AND contact_id = $3 AND properties = $4::jsonb
+	AND email IS NOT DISTINCT FROM $5 AND coalesce(traits, '{}') = coalesce($6::jsonb, '{}')
+	AND coalesce(tags, '{}') = coalesce($7::text[], '{}') AND account_id IS NOT DISTINCT FROM $8
+	FROM events WHERE id = $1`
+
+// AppendEvents appends events to the log in one transaction and reports,
+// per event, whether it was inserted, a duplicate (its id already stored
+// with the same content) or a conflict (its id stored with a different
+// type, contact, properties, email, traits, tags or account). An id that
+// appears twice in events is compared with its first occurrence. With
+// ConflictRefuse any conflict rolls everything back and the error is an
+// *EventConflictError naming every conflicting event.
+func (s *Store) AppendEvents(ctx context.Context, events []EventRow, policy ConflictPolicy) (AppendResult, error) {
+	res := AppendResult{Outcomes: make([]EventOutcome, len(events))}
 	if len(events) == 0 {
-		return 0, nil, nil
+		return res, nil
 	}
-	inserted := 0
 	parts := map[int]bool{}
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		res.Inserted, res.Duplicates, res.Conflicts = 0, 0, 0
+		clear(parts)
 		b := &pgx.Batch{}
 		for _, e := range events {
-			props := e.Properties
-			if props == nil {
-				props = map[string]any{}
-			}
-			var traits any
-			if e.Traits != nil {
-				traits = e.Traits
-			}
 			b.Queue(`INSERT INTO events (id, contact_id, partition, type, properties, email, traits, tags, account_id, occurred_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
-				e.ID, e.ContactID, PartitionOf(e.ContactID), e.Type, props, e.Email, traits, e.Tags, e.AccountID, e.OccurredAt)
+				e.ID, e.ContactID, PartitionOf(e.ContactID), e.Type, eventProps(e), e.Email, eventTraits(e), e.Tags, e.AccountID, e.OccurredAt)
 		}
 		br := tx.SendBatch(ctx, b)
-		for _, e := range events {
+		var again []int // events whose id was there already
+		for i, e := range events {
 			tag, err := br.Exec()
 			if err != nil {
 				br.Close()
 				return fmt.Errorf("error appending event %q: %w", e.ID, err)
 			}
 			if tag.RowsAffected() == 1 {
-				inserted++
+				res.Outcomes[i] = EventInserted
+				res.Inserted++
 				parts[PartitionOf(e.ContactID)] = true
+			} else {
+				again = append(again, i)
 			}
 		}
-		return br.Close()
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("error appending events: %w", err)
+		}
+		if len(again) == 0 {
+			return nil
+		}
+		// Each comparison is a statement of its own, so it sees a row a
+		// concurrent request committed while this one waited on its id.
+		b = &pgx.Batch{}
+		for _, i := range again {
+			e := events[i]
+			b.Queue(sameEventSQL, e.ID, e.Type, e.ContactID, eventProps(e), e.Email, eventTraits(e), e.Tags, e.AccountID)
+		}
+		br = tx.SendBatch(ctx, b)
+		conflict := &EventConflictError{}
+		for _, i := range again {
+			var same bool
+			if err := br.QueryRow().Scan(&same); err != nil {
+				br.Close()
+				return fmt.Errorf("error comparing event %q with the stored one: %w", events[i].ID, err)
+			}
+			if same {
+				res.Outcomes[i] = EventDuplicate
+				res.Duplicates++
+				continue
+			}
+			res.Outcomes[i] = EventConflict
+			res.Conflicts++
+			conflict.Indexes = append(conflict.Indexes, i)
+			conflict.IDs = append(conflict.IDs, events[i].ID)
+		}
+		if err := br.Close(); err != nil {
+			return fmt.Errorf("error comparing events: %w", err)
+		}
+		if policy == ConflictRefuse && len(conflict.IDs) > 0 {
+			return conflict
+		}
+		return nil
 	})
+	if err != nil {
+		return res, err
+	}
+	for p := 0; p < Partitions; p++ {
+		if parts[p] {
+			res.Partitions = append(res.Partitions, p)
+		}
+	}
+	return res, nil
+}
+
+// InsertEvents appends events to the log in one transaction, skipping ids
+// already there (duplicates and conflicts alike; AppendEvents tells them
+// apart). It returns how many were new and the partitions they fall in.
+func (s *Store) InsertEvents(ctx context.Context, events []EventRow) (int, []int, error) {
+	res, err := s.AppendEvents(ctx, events, ConflictSkip)
 	if err != nil {
 		return 0, nil, err
 	}
-	var out []int
-	for p := 0; p < Partitions; p++ {
-		if parts[p] {
-			out = append(out, p)
-		}
+	return res.Inserted, res.Partitions, nil
+}
+
+func eventProps(e EventRow) map[string]any {
+	if e.Properties == nil {
+		return map[string]any{}
 	}
-	return inserted, out, nil
+	return e.Properties
+}
+
+func eventTraits(e EventRow) any {
+	if e.Traits == nil {
+		return nil
+	}
+	return e.Traits
 }
 
 // PendingEvents locks and returns up to limit events of a partition not yet
