@@ -20,13 +20,13 @@ import (
 type ingestRoute struct {
 	name   string
 	path   string
-	key    string                            // the key the route is called with
-	obj    string                            // the member holding free-form values
-	prefix string                            // the bad message's path in the request
-	build  func(msg map[string]any) any      // wraps the (bad) message into a body
-	base   func() map[string]any             // a valid message
-	ids    map[string]string                 // id kind (contact, event, account) → member
-	seg    bool                              // a Segment route (timestamps, userId)
+	key    string                           // the key the route is called with
+	obj    string                           // the member holding free-form values
+	prefix string                           // the bad message's path in the request
+	build  func(msg map[string]any) any     // wraps the (bad) message into a body
+	base   func() map[string]any            // a valid message
+	ids    map[string]string                // id kind (contact, event, account) → member
+	seg    bool                             // a Segment route (timestamps, userId)
 	typeOf func(m map[string]any, t string) // sets the event type, when the route has one
 }
 
