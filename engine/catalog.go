@@ -226,6 +226,9 @@ func (cat *Catalog) computeActivityNeeds() {
 		}
 	}
 	for t := range limit {
+		if flows.IsDerivedEventType(t) {
+			continue // never in the log: only a client could have written one
+		}
 		cat.ActivityTypes = append(cat.ActivityTypes, t)
 	}
 	sort.Strings(cat.ActivityTypes)
