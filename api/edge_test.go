@@ -304,6 +304,24 @@ func TestEdgeBatchNamesEveryBadEvent(t *testing.T) {
 	require.Equal(t, []string{"batch[1].properties.s", "batch[2].traits.n", "batch[4].event"}, detailPaths(details))
 	require.Contains(t, msg, "and 2 more problems")
 	require.Equal(t, 0, e.count(`SELECT count(*) FROM events`))
+
+	// 1,000 events each with a NUL byte (once a 500 that Segment libraries
+	// resend for ever): a 400 counting all of them, showing the first 100.
+	refused := e.metric(`leadflow_ingest_requests_refused_total{source="segment"}`)
+	var msgs []string
+	for i := range 1000 {
+		msgs = append(msgs, fmt.Sprintf(`{"type": "track", "userId": "u", "event": "x", "messageId": "n%d", "properties": {"s": "a\u0000b"}}`, i))
+	}
+	r = e.do("POST", "/v1/batch", ingestKey, `{"batch": [`+strings.Join(msgs, ",")+`]}`)
+	require.Equal(t, 400, r.code, string(r.body))
+	msg, details = r.errBody(t)
+	require.Contains(t, msg, "batch[0].properties.s: must not contain NUL")
+	require.Contains(t, msg, "and 999 more problems")
+	require.Len(t, details, 101)
+	require.Equal(t, "batch[99].properties.s", details[99]["path"])
+	require.Equal(t, "900 more problems not shown", details[100]["message"])
+	require.Equal(t, 0, e.count(`SELECT count(*) FROM events`))
+	require.GreaterOrEqual(t, e.metric(`leadflow_ingest_requests_refused_total{source="segment"}`)-refused, 1.0, "counted (other tests run in parallel)")
 }
 
 // Every event type the engine raises itself is refused from clients, on

@@ -122,11 +122,12 @@ func (p *problems) err() error {
 		return nil
 	}
 	list := p.list
+	msg := summarize(list) // counts every problem, shown or not
 	if len(list) > maxDetails {
 		more := len(list) - maxDetails
 		list = append(list[:maxDetails:maxDetails], detail{Message: fmt.Sprintf("%d more problems not shown", more)})
 	}
-	return badRequest(list)
+	return &requestError{status: http.StatusBadRequest, msg: msg, details: list}
 }
 
 // field appends an object key to a JSON path.
