@@ -7,12 +7,14 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/rs/zerolog"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
@@ -50,7 +52,11 @@ func (a *Activities) ApplyPartition(ctx context.Context, in workflows.ApplyInput
 	}
 	res, err := a.Engine.ApplyPartition(ctx, in.Partition, a.now(), size)
 	if err != nil {
-		return workflows.ApplyResult{}, err
+		// Events that fail are quarantined inside; what comes out is either
+		// transient (retried) or a failure of the partition as a whole
+		// (definitions that cannot load, say), which retrying at once will
+		// not cure: the workflow waits and tries again later.
+		return workflows.ApplyResult{}, permanentOr(err, workflows.ErrPermanentApply)
 	}
 	out := workflows.ApplyResult{Events: res.Events, Due: res.Due, More: res.More, NextDue: res.NextDue}
 	if err := a.dispatch(ctx, in.Partition); err != nil {
@@ -74,12 +80,25 @@ func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*
 		now = a.now()
 	}
 	w, err := a.Engine.ResumeRun(ctx, in.RunID, in.WaitSeq, in.Outcome, in.EventID, now)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		a.Log.Warn().Str("run_id", in.RunID).Msg("run to resume does not exist; its workflow ends")
+		return nil, nil
+	case err != nil && engine.Transient(err):
 		return nil, err
+	case err != nil:
+		// It would fail the same way again: the run fails, its workflow ends.
+		if ferr := a.Engine.FailRun(ctx, in.RunID, err, now); ferr != nil {
+			return nil, permanentOr(ferr, workflows.ErrPermanentResume)
+		}
+		w = nil
 	}
 	partition, err := a.Store.RunPartition(ctx, in.RunID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil, err
+		return nil, permanentOr(err, workflows.ErrPermanentResume)
 	}
 	if err := a.dispatch(ctx, partition); err != nil {
 		// Committed; the partition's own loop dispatches what is left.
@@ -89,6 +108,15 @@ func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*
 		return nil, nil
 	}
 	return &workflows.RunWait{RunID: w.RunID, WaitSeq: w.WaitSeq, Kind: w.Kind, Event: w.Event, Until: w.Until}, nil
+}
+
+// permanentOr returns err as it is when it is transient (Temporal retries
+// it) and as a non-retryable application error of type typ otherwise.
+func permanentOr(err error, typ string) error {
+	if engine.Transient(err) {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(err.Error(), typ, err)
 }
 
 // heartbeat records a heartbeat every second until the returned function is

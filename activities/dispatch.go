@@ -54,7 +54,13 @@ func (a *Activities) dispatch(ctx context.Context, partition int) error {
 				defer wg.Done()
 				defer func() { <-sem }()
 				for _, it := range group {
-					if err := a.dispatchOne(ctx, it); err != nil {
+					err := a.dispatchOne(ctx, it)
+					if err != nil && refused(err) {
+						// Temporal (or the row itself) refuses it for good:
+						// record it and go on, rather than retrying for ever.
+						err = a.giveUp(ctx, it, err)
+					}
+					if err != nil {
 						mu.Lock()
 						if firstErr == nil {
 							firstErr = fmt.Errorf("error dispatching %s %s: %w", it.Kind, it.WorkflowID, err)
@@ -79,6 +85,40 @@ func (a *Activities) dispatch(ctx context.Context, partition int) error {
 			return nil
 		}
 	}
+}
+
+// refused reports whether a dispatch error will not go away by retrying:
+// Temporal refused the request as invalid (a workflow id past its limit,
+// say), or the outbox row cannot be decoded. Anything else (Temporal
+// unavailable, overloaded, a deadline) is retried.
+func refused(err error) bool {
+	var invalid *serviceerror.InvalidArgument
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var unknown *unknownKindError
+	return errors.As(err, &invalid) || errors.As(err, &syntax) || errors.As(err, &typ) || errors.As(err, &unknown)
+}
+
+type unknownKindError struct{ kind string }
+
+func (e *unknownKindError) Error() string { return fmt.Sprintf("unknown outbox kind %q", e.kind) }
+
+// giveUp records an outbox row Temporal refused: the row is marked with its
+// error, and a run whose workflow could not start is failed.
+func (a *Activities) giveUp(ctx context.Context, it store.OutboxItem, cause error) error {
+	now := a.now()
+	cause = fmt.Errorf("temporal refused %s %s: %w", it.Kind, it.WorkflowID, cause)
+	a.Log.Error().Int64("outbox_id", it.ID).Str("kind", it.Kind).Str("workflow_id", it.WorkflowID).
+		Str("error", store.ErrorText(cause)).Msg("outbox row refused for good; recorded, not retried")
+	if it.Kind == "start_run" {
+		var w workflows.RunWait
+		if json.Unmarshal(it.Payload, &w) == nil && w.RunID != "" {
+			if err := a.Engine.FailRun(ctx, w.RunID, cause, now); err != nil {
+				return err
+			}
+		}
+	}
+	return a.Store.FailOutbox(ctx, it.ID, cause, now)
 }
 
 func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error {
@@ -113,7 +153,7 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 			return nil // the run's workflow already ended
 		}
 	default:
-		return fmt.Errorf("unknown outbox kind %q", it.Kind)
+		return &unknownKindError{kind: it.Kind}
 	}
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

@@ -2,10 +2,10 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,7 +30,15 @@ type applier struct {
 	now      time.Time
 	resuming string // the run being resumed, whose next wait goes back to its workflow
 
-	queue        []flows.Event
+	// The chain of consequences being applied: its root's id (an event of
+	// the log, or what the engine made up for due changes and resumed
+	// runs), the tuple that identifies it in idempotency keys, and how many
+	// events it has derived so far.
+	root    string
+	rootKey []string
+	derived int
+
+	queue        []queued
 	processed    int
 	profileDirty bool
 	stateDirty   bool
@@ -46,38 +54,66 @@ func (e *Engine) newApplier(ctx context.Context, tx pgx.Tx, cat *Catalog, ch *st
 	return a
 }
 
+// queued is an event waiting in the chain, with its position: 0 for the
+// root event of the log, n for the n-th event the chain derived.
+type queued struct {
+	ev flows.Event
+	n  int
+}
+
+// startChain sets the root of the chain the applier is about to apply.
+func (a *applier) startChain(root string, key ...string) {
+	a.root, a.rootKey, a.derived = root, key, 0
+}
+
+// pushDerived queues an event the chain derives, with an id distinct from
+// every other event of the chain and unambiguous (derivedID).
+func (a *applier) pushDerived(typ string, props map[string]any, kind string, details ...string) {
+	a.derived++
+	a.queue = append(a.queue, queued{n: a.derived,
+		ev: flows.Event{ID: derivedID(a.root, a.derived, kind, details...), Type: typ, At: a.now, Properties: props}})
+}
+
+// chainKey is the idempotency key of an effect of the n-th event of the
+// chain: kind, the given parts, the chain's root key and n.
+func (a *applier) chainKey(kind string, n int, parts ...string) string {
+	all := append(append(append([]string(nil), parts...), a.rootKey...), strconv.Itoa(n))
+	return IdemKey(kind, all...)
+}
+
 // applyEvent applies one event from the log.
 func (a *applier) applyEvent(ev store.EventRow) error {
+	a.startChain(ev.ID, "event", ev.ID)
 	ct := &a.st.Contact
 	if !a.st.Exists {
 		a.st.Exists = true
 		ct.CreatedAt = a.now
 		a.ch.TouchContact(a.st)
 		a.stateDirty, a.profileDirty = true, true
-		a.push(flows.Event{ID: ev.ID + "/created", Type: flows.EventContactCreated, At: a.now, Properties: map[string]any{}})
+		a.pushDerived(flows.EventContactCreated, map[string]any{}, "created")
 	}
 	if ev.Email != nil && *ev.Email != "" && *ev.Email != ct.Email {
-		a.setField("email", *ev.Email, ev.ID)
+		a.setField("email", *ev.Email)
 	}
 	if ev.AccountID != nil && *ev.AccountID != ct.AccountID {
-		a.setField("account_id", *ev.AccountID, ev.ID)
+		a.setField("account_id", *ev.AccountID)
 	}
 	for _, k := range sortedKeys(ev.Traits) {
 		if k == "email" {
 			if s, ok := ev.Traits[k].(string); ok && s != ct.Email {
-				a.setField("email", s, ev.ID)
+				a.setField("email", s)
 			}
 			continue
 		}
-		a.setField(k, ev.Traits[k], ev.ID)
+		a.setField(k, ev.Traits[k])
 	}
 	for _, tag := range ev.Tags {
-		a.addTag(tag, ev.ID)
+		a.addTag(tag)
 	}
 	if rm, ok := ev.Properties["remove_tags"].([]any); ok && ev.Type == "identify" {
 		for _, t := range rm {
 			if s, ok := t.(string); ok {
-				a.removeTag(s, ev.ID)
+				a.removeTag(s)
 			}
 		}
 	}
@@ -109,11 +145,9 @@ func (a *applier) applyEvent(ev store.EventRow) error {
 	}
 	a.st.Activity = append(a.st.Activity, store.ActivityRow{Type: ev.Type, At: ev.OccurredAt, Properties: props})
 	a.stateDirty = true
-	a.push(flows.Event{ID: ev.ID, Type: ev.Type, At: ev.OccurredAt, Properties: props})
+	a.queue = append(a.queue, queued{ev: flows.Event{ID: ev.ID, Type: ev.Type, At: ev.OccurredAt, Properties: props}})
 	return a.drain()
 }
-
-func (a *applier) push(ev flows.Event) { a.queue = append(a.queue, ev) }
 
 // drain processes queued events and their consequences in order.
 func (a *applier) drain() error {
@@ -121,7 +155,8 @@ func (a *applier) drain() error {
 		return err
 	}
 	for len(a.queue) > 0 {
-		ev := a.queue[0]
+		q := a.queue[0]
+		ev := q.ev
 		a.queue = a.queue[1:]
 		a.processed++
 		if a.processed > maxDerivedEvents {
@@ -130,7 +165,7 @@ func (a *applier) drain() error {
 			a.queue = nil
 			return nil
 		}
-		if err := a.engagement(ev); err != nil {
+		if err := a.engagement(ev, q.n); err != nil {
 			return err
 		}
 		if err := a.triggerFlows(ev); err != nil {
@@ -166,7 +201,7 @@ func (a *applier) snapshot() *flows.Contact {
 
 // setField changes a field (or a built-in: email, account_id, stage) and
 // raises field_changed when the value differs.
-func (a *applier) setField(field string, value any, eventID string) {
+func (a *applier) setField(field string, value any) {
 	ct := &a.st.Contact
 	var old any
 	switch field {
@@ -208,11 +243,10 @@ func (a *applier) setField(field string, value any, eventID string) {
 	}
 	a.ch.TouchContact(a.st)
 	a.profileDirty, a.stateDirty = true, true
-	a.push(flows.Event{ID: eventID + "/field/" + field, Type: flows.TriggerFieldChanged, At: a.now,
-		Properties: map[string]any{"field": field, "from": old, "to": value}})
+	a.pushDerived(flows.TriggerFieldChanged, map[string]any{"field": field, "from": old, "to": value}, "field", field)
 }
 
-func (a *applier) addTag(tag, eventID string) {
+func (a *applier) addTag(tag string) {
 	ct := &a.st.Contact
 	if tag == "" || slices.Contains(ct.Tags, tag) {
 		return
@@ -221,10 +255,10 @@ func (a *applier) addTag(tag, eventID string) {
 	sort.Strings(ct.Tags)
 	a.ch.TouchContact(a.st)
 	a.profileDirty, a.stateDirty = true, true
-	a.push(flows.Event{ID: eventID + "/tag+/" + tag, Type: flows.TriggerTagAdded, At: a.now, Properties: map[string]any{"tag": tag}})
+	a.pushDerived(flows.TriggerTagAdded, map[string]any{"tag": tag}, "tag+", tag)
 }
 
-func (a *applier) removeTag(tag, eventID string) {
+func (a *applier) removeTag(tag string) {
 	ct := &a.st.Contact
 	i := slices.Index(ct.Tags, tag)
 	if i < 0 {
@@ -233,7 +267,7 @@ func (a *applier) removeTag(tag, eventID string) {
 	ct.Tags = slices.Delete(slices.Clone(ct.Tags), i, i+1)
 	a.ch.TouchContact(a.st)
 	a.profileDirty, a.stateDirty = true, true
-	a.push(flows.Event{ID: eventID + "/tag-/" + tag, Type: flows.TriggerTagRemoved, At: a.now, Properties: map[string]any{"tag": tag}})
+	a.pushDerived(flows.TriggerTagRemoved, map[string]any{"tag": tag}, "tag-", tag)
 }
 
 // settle evaluates the consequences of the changes so far: profile scores,
@@ -266,7 +300,7 @@ func (a *applier) settle(eventID string) error {
 		if err := a.thresholds(mv, old, s.Score, eventID); err != nil {
 			return err
 		}
-		a.crossingEvents(m.ID, old, s.Score, eventID)
+		a.crossingEvents(m.ID, old, s.Score)
 	}
 	if a.stateDirty {
 		a.stateDirty = false
@@ -277,7 +311,7 @@ func (a *applier) settle(eventID string) error {
 
 // crossingEvents raises score_threshold_crossed for every score a published
 // flow listens to on this model that the change crossed.
-func (a *applier) crossingEvents(model string, old, new float64, eventID string) {
+func (a *applier) crossingEvents(model string, old, new float64) {
 	seen := map[float64]bool{}
 	for _, fv := range a.cat.Flows {
 		t := fv.Flow.Trigger
@@ -295,8 +329,8 @@ func (a *applier) crossingEvents(model string, old, new float64, eventID string)
 		default:
 			continue
 		}
-		a.push(flows.Event{ID: fmt.Sprintf("%s/cross/%s/%g/%s", eventID, model, s, dir), Type: flows.TriggerScoreThresholdCrossed, At: a.now,
-			Properties: map[string]any{"model": model, "score": s, "direction": dir}})
+		a.pushDerived(flows.TriggerScoreThresholdCrossed, map[string]any{"model": model, "score": s, "direction": dir},
+			"cross", model, strconv.FormatFloat(s, 'g', -1, 64), dir)
 	}
 }
 
@@ -321,7 +355,7 @@ func (a *applier) evaluateSegments(eventID string) {
 				delete(a.st.Segments, seg.ID)
 			}
 			a.ch.Segments = append(a.ch.Segments, store.SegmentChange{ContactID: a.st.Contact.ID, SegmentID: seg.ID, Entered: in, EventID: eventID, At: a.now})
-			a.push(flows.Event{ID: eventID + "/" + typ + "/" + seg.ID, Type: typ, At: a.now, Properties: map[string]any{"segment": seg.ID}})
+			a.pushDerived(typ, map[string]any{"segment": seg.ID}, typ, seg.ID)
 		}
 		if !changed {
 			return

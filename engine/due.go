@@ -15,7 +15,9 @@ func (a *applier) applyDue() error {
 	if !a.st.Exists {
 		return nil
 	}
-	eventID := fmt.Sprintf("due/%s/%s", a.st.Contact.ID, a.now.UTC().Format(time.RFC3339))
+	at := a.now.UTC().Format(time.RFC3339Nano)
+	eventID := "due/" + escapeIDPart(a.st.Contact.ID) + "/" + at
+	a.startChain(eventID, "due", at)
 	for _, mv := range a.cat.Models {
 		s := a.st.Scores[mv.Model.ID]
 		if s == nil || mv.Model.Decay == nil {
@@ -44,8 +46,7 @@ func (a *applier) applyDue() error {
 		if a.now.Sub(due) > 24*time.Hour && a.st.Contact.CreatedAt.After(due) {
 			continue // the date was already past when the contact arrived
 		}
-		a.push(flows.Event{ID: fmt.Sprintf("%s/date/%s/%s", eventID, t.Field, fv.Flow.ID), Type: flows.TriggerDateField, At: a.now,
-			Properties: map[string]any{"field": t.Field}})
+		a.pushDerived(flows.TriggerDateField, map[string]any{"field": t.Field}, "date", t.Field, fv.Flow.ID)
 	}
 	return a.drain()
 }

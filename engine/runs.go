@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/leadflow/leadflow/flows"
@@ -20,13 +21,16 @@ type source struct {
 	crossing    int
 	eventID     string
 	reason      string
-	key         string // idempotency key of this execution
+	// The idempotency key of this execution: IdemKey(keyKind, keyParts…,
+	// step id).
+	keyKind  string
+	keyParts []string
 }
 
 // action applies one action step.
 func (a *applier) action(s *flows.Step, src source) error {
 	metricsStep(s.Type)
-	key := src.key + ":" + s.ID
+	key := IdemKey(src.keyKind, append(append([]string(nil), src.keyParts...), s.ID)...)
 	switch s.Type {
 	case flows.StepLeadScore:
 		mv := a.model(s.Model)
@@ -50,9 +54,9 @@ func (a *applier) action(s *flows.Step, src source) error {
 		a.give(grant{model: mv, points: delta, kind: "flow", reason: fmt.Sprintf("flow %s step %s: %s %g", src.flowID, s.ID, s.Op, points),
 			flowID: src.flowID, flowVer: src.flowVersion, stepID: s.ID, runID: src.runID, eventID: src.eventID, idemKey: key})
 	case flows.StepAddTag:
-		a.addTag(s.Tag, src.eventID)
+		a.addTag(s.Tag)
 	case flows.StepRemoveTag:
-		a.removeTag(s.Tag, src.eventID)
+		a.removeTag(s.Tag)
 	case flows.StepDisqualify:
 		ct := &a.st.Contact
 		if !ct.Disqualified {
@@ -60,14 +64,13 @@ func (a *applier) action(s *flows.Step, src source) error {
 			ct.DisqualifiedReason = s.Reason
 			a.ch.TouchContact(a.st)
 			a.stateDirty, a.profileDirty = true, true
-			a.push(flows.Event{ID: src.eventID + "/disqualified", Type: flows.TriggerFieldChanged, At: a.now,
-				Properties: map[string]any{"field": "disqualified", "from": false, "to": true}})
+			a.pushDerived(flows.TriggerFieldChanged, map[string]any{"field": "disqualified", "from": false, "to": true}, "disqualified")
 		}
-		a.addTag("disqualified", src.eventID)
+		a.addTag("disqualified")
 	case flows.StepUpdateField:
-		a.setField(s.Field, s.Value, src.eventID)
+		a.setField(s.Field, s.Value)
 	case flows.StepSetStage:
-		a.setField("stage", s.Stage, src.eventID)
+		a.setField("stage", s.Stage)
 	case flows.StepCreateCRMTask:
 		a.createTask(s, src, key)
 	case flows.StepWebhook:
@@ -190,7 +193,7 @@ func (a *applier) execute(f *flows.Flow, run *store.RunRow, stepID, eventID stri
 		case s.IsAction():
 			src := source{flowID: f.ID, flowVersion: run.FlowVersion, runID: run.ID, eventID: eventID,
 				reason: fmt.Sprintf("flow %s (v%d) step %s", f.ID, run.FlowVersion, s.ID),
-				key:    fmt.Sprintf("run:%s:%d", run.ID, run.StepsExecuted)}
+				keyKind: "run", keyParts: []string{run.ID, strconv.Itoa(run.StepsExecuted)}}
 			if err := a.action(s, src); err != nil {
 				return nil, err
 			}
@@ -259,8 +262,11 @@ func (a *applier) wait(run *store.RunRow, kind, event string, until time.Time) (
 }
 
 // RunWorkflowID is the workflow id of a flow run within a deployment (the
-// dispatcher prefixes it with the task queue).
-func RunWorkflowID(runID string) string { return "run/" + runID }
+// dispatcher prefixes it with the task queue). Run ids contain the contact
+// id, free text of any length: past maxWorkflowIDPart bytes the id is
+// shortened with a hash of the whole (boundedID), so Temporal never refuses
+// it. Shorter ids are unchanged, so runs in flight keep their workflow.
+func RunWorkflowID(runID string) string { return boundedID("run/" + runID) }
 
 // resume continues a waiting run after its wait ended.
 func (a *applier) resume(run *store.RunRow, outcome, eventID string) (*Wait, error) {
@@ -287,8 +293,9 @@ func (a *applier) resume(run *store.RunRow, outcome, eventID string) (*Wait, err
 		return nil, fmt.Errorf("run %s waits at unknown step %q of flow %s version %d", run.ID, run.StepID, f.ID, run.FlowVersion)
 	}
 	if eventID == "" {
-		eventID = fmt.Sprintf("%s/%s/%d", run.ID, outcome, run.WaitSeq)
+		eventID = fmt.Sprintf("%s/%s/%d", escapeIDPart(run.ID), outcome, run.WaitSeq)
 	}
+	a.startChain(eventID, "resume", run.ID, strconv.Itoa(run.WaitSeq), outcome)
 	w, err := a.execute(f, run, next, eventID)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/leadflow/leadflow/flows"
@@ -108,8 +109,9 @@ func (a *applier) capUsed(model, ruleID, flowID, stepID string, since time.Time)
 	return used
 }
 
-// engagement gives the points of every engagement rule the event matches.
-func (a *applier) engagement(ev flows.Event) error {
+// engagement gives the points of every engagement rule the event matches;
+// n is the event's position in its chain (queued.n).
+func (a *applier) engagement(ev flows.Event, n int) error {
 	for _, mv := range a.cat.Models {
 		m := mv.Model
 		for i := range m.Engagement {
@@ -129,7 +131,7 @@ func (a *applier) engagement(ev flows.Event) error {
 				reason = fmt.Sprintf("%s: %s", r.ID, ev.Type)
 			}
 			a.give(grant{model: mv, points: points, kind: "engagement", reason: reason, ruleID: r.ID, eventID: ev.ID,
-				idemKey: fmt.Sprintf("rule:%s:%s:%s:%s", a.st.Contact.ID, m.ID, r.ID, ev.ID)})
+				idemKey: a.chainKey("rule", n, a.st.Contact.ID, m.ID, r.ID)})
 		}
 	}
 	return nil
@@ -235,7 +237,7 @@ func (a *applier) thresholds(mv *ModelVersion, old, new float64, eventID string)
 		src := source{
 			model: m.ID, thresholdID: th.ID, crossing: row.Crossings, eventID: eventID,
 			reason: fmt.Sprintf("score %s reached %g (threshold %s, crossing %d)", m.ID, th.Score, th.ID, row.Crossings),
-			key:    fmt.Sprintf("threshold:%s:%s:%s:%d", a.st.Contact.ID, m.ID, th.ID, row.Crossings),
+			keyKind: "threshold", keyParts: []string{a.st.Contact.ID, m.ID, th.ID, strconv.Itoa(row.Crossings)},
 		}
 		for j := range th.Actions {
 			src.stepID = th.Actions[j].ID

@@ -39,6 +39,27 @@ var (
 		Help: "Events applied to contacts.",
 	})
 
+	// EventsFailed counts events quarantined because their application
+	// failed for a reason retrying cannot fix (GET /v1/events/failed).
+	EventsFailed = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: namespace, Name: "events_failed_total",
+		Help: "Events quarantined: their application failed for a reason retrying cannot fix.",
+	})
+
+	// DueFailures counts failed applications of a contact's time-driven
+	// changes (decay, expiry, windows, date triggers), retried with a backoff.
+	DueFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: namespace, Name: "due_failures_total",
+		Help: "Failed applications of a contact's time-driven changes (retried later with a backoff).",
+	})
+
+	// RunsFailed counts flow runs failed because resuming them failed for
+	// good or Temporal refused their workflow.
+	RunsFailed = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: namespace, Name: "runs_failed_total",
+		Help: "Flow runs failed: resuming them failed for a reason retrying cannot fix, or Temporal refused their workflow.",
+	})
+
 	// FlowStepsExecuted counts flow steps executed, by step type.
 	FlowStepsExecuted = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "flow_steps_executed_total",
@@ -101,6 +122,9 @@ func init() {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		EventsAccepted,
 		EventsApplied,
+		EventsFailed,
+		DueFailures,
+		RunsFailed,
 		FlowStepsExecuted,
 		ScoreChanges,
 		CRMTasksCreated,

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -23,6 +24,10 @@ type EventRow struct {
 	AccountID  *string
 	OccurredAt time.Time
 	ReceivedAt time.Time
+	// DecodeErr says why the stored row could not be read back (a number
+	// beyond float64, say): such an event cannot be applied and is
+	// quarantined. Set only by PendingEvents.
+	DecodeErr error
 }
 
 // EventOutcome is what appending one event did.
@@ -194,10 +199,12 @@ func eventTraits(e EventRow) any {
 }
 
 // PendingEvents locks and returns up to limit events of a partition not yet
-// applied, in arrival order.
+// applied nor quarantined, in arrival order. An event whose properties or
+// traits cannot be decoded comes back with DecodeErr set rather than failing
+// the whole read.
 func PendingEvents(ctx context.Context, tx pgx.Tx, partition, limit int) ([]EventRow, error) {
-	rows, err := tx.Query(ctx, `SELECT seq, id, contact_id, partition, type, properties, email, traits, tags, account_id, occurred_at, received_at
-		FROM events WHERE partition = $1 AND applied_at IS NULL ORDER BY seq LIMIT $2 FOR UPDATE`, partition, limit)
+	rows, err := tx.Query(ctx, `SELECT seq, id, contact_id, partition, type, properties::text, email, traits::text, tags, account_id, occurred_at, received_at
+		FROM events WHERE partition = $1 AND applied_at IS NULL AND quarantined_at IS NULL ORDER BY seq LIMIT $2 FOR UPDATE`, partition, limit)
 	if err != nil {
 		return nil, fmt.Errorf("error loading pending events: %w", err)
 	}
@@ -205,9 +212,18 @@ func PendingEvents(ctx context.Context, tx pgx.Tx, partition, limit int) ([]Even
 	var out []EventRow
 	for rows.Next() {
 		var e EventRow
-		if err := rows.Scan(&e.Seq, &e.ID, &e.ContactID, &e.Partition, &e.Type, &e.Properties, &e.Email, &e.Traits,
+		var props string
+		var traits *string
+		if err := rows.Scan(&e.Seq, &e.ID, &e.ContactID, &e.Partition, &e.Type, &props, &e.Email, &traits,
 			&e.Tags, &e.AccountID, &e.OccurredAt, &e.ReceivedAt); err != nil {
 			return nil, fmt.Errorf("error reading pending event: %w", err)
+		}
+		if err := json.Unmarshal([]byte(props), &e.Properties); err != nil {
+			e.DecodeErr = fmt.Errorf("error decoding the properties of event %q: %w", e.ID, err)
+		} else if traits != nil {
+			if err := json.Unmarshal([]byte(*traits), &e.Traits); err != nil {
+				e.DecodeErr = fmt.Errorf("error decoding the traits of event %q: %w", e.ID, err)
+			}
 		}
 		out = append(out, e)
 	}
@@ -235,9 +251,10 @@ func (s *Store) NextDue(ctx context.Context, partition int) (*time.Time, error) 
 	return t, nil
 }
 
-// PendingCount returns how many events are not applied yet.
+// PendingCount returns how many events wait to be applied (quarantined
+// events do not: they wait for a person).
 func (s *Store) PendingCount(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE applied_at IS NULL`).Scan(&n)
+	err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE applied_at IS NULL AND quarantined_at IS NULL`).Scan(&n)
 	return n, err
 }

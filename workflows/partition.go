@@ -14,6 +14,20 @@ const (
 	// partitionIterations bounds one run's history before continue-as-new.
 	partitionIterations = 250
 	partitionMaxHistory = 8000
+	// partitionFailureBackoff is the first wait after a batch failed for a
+	// reason retrying at once cannot cure; it doubles up to
+	// partitionFailureMaxBackoff while the failures go on.
+	partitionFailureBackoff    = 10 * time.Second
+	partitionFailureMaxBackoff = 5 * time.Minute
+)
+
+// Error types of activity failures that are not retried: a batch that
+// fails as a whole for a reason retrying cannot fix (events that fail are
+// quarantined inside the activity and never get here), and a run whose
+// resume failed and could not even be recorded as failed.
+const (
+	ErrPermanentApply  = "PermanentApplyFailure"
+	ErrPermanentResume = "PermanentResumeFailure"
 )
 
 // PartitionWorkflow applies the events and due changes of one partition of
@@ -22,6 +36,13 @@ const (
 // partitionIdle in case a signal was lost. It continues as new before its
 // history grows large; wake signals carry no data (the database holds the
 // work), so none is lost across it.
+//
+// Transient failures of a batch (database or Temporal unavailable) are
+// retried by Temporal without limit, with backoff. A batch that fails for
+// good as a whole (the activity says so with a non-retryable error) does
+// not end the workflow: it waits (partitionFailureBackoff, doubling) and
+// tries again, so that a fix (a definition, the database) takes effect
+// without anyone restarting anything.
 func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
@@ -33,13 +54,26 @@ func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 		},
 	})
 	wake := workflow.GetSignalChannel(ctx, SignalWake)
+	failures := 0
 	for i := 0; i < partitionIterations; i++ {
 		for wake.ReceiveAsync(nil) {
 		}
 		var res ApplyResult
 		if err := workflow.ExecuteActivity(ctx, ActivityApplyPartition, ApplyInput{Partition: in.Partition}).Get(ctx, &res); err != nil {
-			return err
+			failures++
+			backoff := partitionFailureBackoff
+			for j := 1; j < failures && backoff < partitionFailureMaxBackoff; j++ {
+				backoff *= 2
+			}
+			backoff = min(backoff, partitionFailureMaxBackoff)
+			workflow.GetLogger(ctx).Error("partition batch failed; trying again later",
+				"partition", in.Partition, "failures", failures, "retry_in", backoff.String(), "error", err.Error())
+			if err := workflow.Sleep(ctx, backoff); err != nil {
+				return err
+			}
+			continue
 		}
+		failures = 0
 		if res.More {
 			continue
 		}

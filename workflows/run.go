@@ -23,6 +23,10 @@ const (
 // which continues the run's steps in one transaction and returns the next
 // wait, until the run finishes. The steps themselves, and the flow version
 // the run is pinned to, live in the database.
+//
+// ResumeRun is retried without limit only while it fails transiently
+// (database unavailable); a resume that fails for good marks the run failed
+// inside the activity and returns no next wait, which ends this workflow.
 func RunWorkflow(ctx workflow.Context, w RunWait) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
