@@ -192,7 +192,7 @@ func (a *applier) execute(f *flows.Flow, run *store.RunRow, stepID, eventID stri
 		switch {
 		case s.IsAction():
 			src := source{flowID: f.ID, flowVersion: run.FlowVersion, runID: run.ID, eventID: eventID,
-				reason: fmt.Sprintf("flow %s (v%d) step %s", f.ID, run.FlowVersion, s.ID),
+				reason:  fmt.Sprintf("flow %s (v%d) step %s", f.ID, run.FlowVersion, s.ID),
 				keyKind: "run", keyParts: []string{run.ID, strconv.Itoa(run.StepsExecuted)}}
 			if err := a.action(s, src); err != nil {
 				return nil, err

@@ -236,7 +236,7 @@ func (a *applier) thresholds(mv *ModelVersion, old, new float64, eventID string)
 		}
 		src := source{
 			model: m.ID, thresholdID: th.ID, crossing: row.Crossings, eventID: eventID,
-			reason: fmt.Sprintf("score %s reached %g (threshold %s, crossing %d)", m.ID, th.Score, th.ID, row.Crossings),
+			reason:  fmt.Sprintf("score %s reached %g (threshold %s, crossing %d)", m.ID, th.Score, th.ID, row.Crossings),
 			keyKind: "threshold", keyParts: []string{a.st.Contact.ID, m.ID, th.ID, strconv.Itoa(row.Crossings)},
 		}
 		for j := range th.Actions {
