@@ -152,6 +152,9 @@ func (s *server) routes() []route {
 		{"GET", "/openapi.yaml", public, s.openapi},
 
 		{"POST", "/v1/events", ingest, s.postEvents},
+		{"GET", "/v1/events/failed", admin, s.getFailedEvents},
+		{"POST", "/v1/events/{id}/retry", admin, s.postEventRetry},
+		{"POST", "/v1/events/{id}/discard", admin, s.postEventDiscard},
 		{"POST", "/v1/track", ingest, s.segment("track")},
 		{"POST", "/v1/identify", ingest, s.segment("identify")},
 		{"POST", "/v1/page", ingest, s.segment("page")},
