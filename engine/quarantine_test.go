@@ -72,7 +72,7 @@ func TestPoisonNumberIsQuarantined(t *testing.T) {
 	require.Equal(t, "poison", f[0].ID)
 	require.Equal(t, ids[0], f[0].ContactID)
 	require.Equal(t, "visit", f[0].Type)
-	require.Contains(t, f[0].Error, "properties")
+	require.Equal(t, "properties.n: a number beyond the range leadflow computes with (float64, about ±1.8e308)", f[0].Error)
 	require.Equal(t, 1, f[0].Attempts)
 	require.Equal(t, "poison-trait", f[1].ID)
 	n, err := b.store.PendingCount(context.Background())

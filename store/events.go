@@ -3,7 +3,11 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -218,16 +222,63 @@ func PendingEvents(ctx context.Context, tx pgx.Tx, partition, limit int) ([]Even
 			&e.Tags, &e.AccountID, &e.OccurredAt, &e.ReceivedAt); err != nil {
 			return nil, fmt.Errorf("error reading pending event: %w", err)
 		}
-		if err := json.Unmarshal([]byte(props), &e.Properties); err != nil {
-			e.DecodeErr = fmt.Errorf("error decoding the properties of event %q: %w", e.ID, err)
-		} else if traits != nil {
-			if err := json.Unmarshal([]byte(*traits), &e.Traits); err != nil {
-				e.DecodeErr = fmt.Errorf("error decoding the traits of event %q: %w", e.ID, err)
-			}
+		e.DecodeErr = decodeObject(props, "properties", &e.Properties)
+		if e.DecodeErr == nil && traits != nil {
+			e.DecodeErr = decodeObject(*traits, "traits", &e.Traits)
 		}
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// decodeObject decodes a stored JSON object, saying where a value does not
+// fit (a number beyond float64, say) without repeating the value whole.
+func decodeObject(raw, what string, out *map[string]any) error {
+	err := json.Unmarshal([]byte(raw), out)
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) && (typeErr.Value == "number" || strings.HasPrefix(typeErr.Value, "number ")) {
+		path := what
+		dec := json.NewDecoder(strings.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if dec.Decode(&v) == nil {
+			if p, ok := hugeNumber(v, what); ok {
+				path = p
+			}
+		}
+		return fmt.Errorf("%s: a number beyond the range leadflow computes with (float64, about ±1.8e308)", path)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// hugeNumber finds the path of the first number beyond float64 in v.
+func hugeNumber(v any, path string) (string, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		_, err := strconv.ParseFloat(string(x), 64)
+		return path, err != nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if p, ok := hugeNumber(x[k], path+"."+k); ok {
+				return p, true
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p, ok := hugeNumber(e, fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
 }
 
 // DueContacts returns up to limit contacts of a partition whose next
