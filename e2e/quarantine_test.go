@@ -282,3 +282,31 @@ func TestLongContactIDRunsItsFlow(t *testing.T) {
 	st.send(visits("later", others...)...)
 	st.scored(2, 5*time.Second, others...)
 }
+
+// A run whose resume fails for a reason retrying cannot fix (it waits at a
+// step its flow version does not have) is failed with the error, and its
+// workflow ends, instead of retrying for ever.
+func TestRunResumeFailingForGoodFailsTheRun(t *testing.T) {
+	t.Parallel()
+	st := newQuarantineStack(t)
+	ctx := context.Background()
+	others := contactsOf(2, 2, "rr")
+	st.send(visits("first", others...)...) // creates the contacts
+	st.scored(1, 10*time.Second, others...)
+	runID := "nap:" + others[0] + ":7"
+	_, err := st.Store.Pool.Exec(ctx, `INSERT INTO flow_runs (id, flow_id, flow_version, contact_id, status, step_id, wait_seq,
+			wait_kind, wait_until, started_at, updated_at)
+		VALUES ($1, 'nap', 1, $2, 'waiting', 'ghost', 1, 'timer', now(), now(), now())`, runID, others[0])
+	require.NoError(t, err)
+	_, err = st.Store.Pool.Exec(ctx, `INSERT INTO outbox (partition, kind, workflow_id, payload) VALUES (2, 'start_run', $1, $2)`,
+		engine.RunWorkflowID(runID), map[string]any{"run_id": runID, "wait_seq": 1, "kind": "timer", "until": time.Now()})
+	require.NoError(t, err)
+	st.send(visits("second", others...)...) // wakes the partition, which dispatches the outbox
+	var status, runErr string
+	waitFor(t, 15*time.Second, "run failed", func() bool {
+		require.NoError(t, st.Store.Pool.QueryRow(ctx, `SELECT status, error FROM flow_runs WHERE id = $1`, runID).Scan(&status, &runErr))
+		return status == "failed"
+	})
+	require.Contains(t, runErr, `unknown step "ghost"`)
+	st.scored(2, 5*time.Second, others...)
+}
