@@ -153,14 +153,20 @@ func (s *Store) resolveFailure(ctx context.Context, id string, fn func(tx pgx.Tx
 // RecordDueFailure records that the time-driven changes of a contact failed
 // and pushes its next due time back, inside tx: the retry waits backoff
 // times two to the power of the consecutive failures so far (at most
-// maxBackoff). It returns the attempts so far and the time of the next one.
+// maxBackoff; a failure more than twice maxBackoff after the last one
+// starts a new streak). It returns the attempts so far and the time of the
+// next one. The row is cleared when the contact's due changes succeed in
+// isolation; after a success in a normal batch it stays, and only the
+// streak rule above forgets it.
 func RecordDueFailure(ctx context.Context, tx pgx.Tx, contactID string, cause error, at time.Time, backoff, maxBackoff time.Duration) (int, time.Time, error) {
 	var attempts int
 	err := tx.QueryRow(ctx, `INSERT INTO due_failures (contact_id, error, attempts, first_attempt_at, last_attempt_at)
 		VALUES ($1, $2, 1, $3, $3)
-		ON CONFLICT (contact_id) DO UPDATE SET error = excluded.error, attempts = due_failures.attempts + 1,
+		ON CONFLICT (contact_id) DO UPDATE SET error = excluded.error,
+			attempts = CASE WHEN due_failures.last_attempt_at < $3 - $4::interval THEN 1 ELSE due_failures.attempts + 1 END,
+			first_attempt_at = CASE WHEN due_failures.last_attempt_at < $3 - $4::interval THEN $3 ELSE due_failures.first_attempt_at END,
 			last_attempt_at = excluded.last_attempt_at
-		RETURNING attempts`, contactID, ErrorText(cause), at).Scan(&attempts)
+		RETURNING attempts`, contactID, ErrorText(cause), at, 2*maxBackoff).Scan(&attempts)
 	if err != nil {
 		return 0, time.Time{}, fmt.Errorf("error recording the due failure of contact %q: %w", contactID, err)
 	}
