@@ -75,26 +75,30 @@ func (e *Engine) ApplyPartition(ctx context.Context, partition int, now time.Tim
 	start := time.Now()
 	var rep applyReport
 	err := e.Store.InTx(ctx, func(tx pgx.Tx) error {
-		rep = applyReport{}
-		b, err := e.loadBatch(ctx, tx, partition, now, limit, &res, &rep)
-		if err != nil || b == nil {
-			return err
-		}
-		if err := protect(func() error { return e.applyUnits(ctx, tx, b, b.units) }); err != nil {
-			return err
-		}
-		rep.appliedUnits(b.units)
-		return nil
-	})
-	if err != nil && !Transient(err) {
-		e.Log.Warn().Err(err).Int("partition", partition).Msg("batch failed; applying it again part by part to set aside the events that fail")
-		err = e.Store.InTx(ctx, func(tx pgx.Tx) error {
+		return protect(func() error {
 			rep = applyReport{}
 			b, err := e.loadBatch(ctx, tx, partition, now, limit, &res, &rep)
 			if err != nil || b == nil {
 				return err
 			}
-			return e.isolate(ctx, tx, b, b.units, &rep)
+			if err := e.applyUnits(ctx, tx, b, b.units); err != nil {
+				return err
+			}
+			rep.appliedUnits(b.units)
+			return nil
+		})
+	})
+	if err != nil && !Transient(err) {
+		e.Log.Warn().Err(err).Int("partition", partition).Msg("batch failed; applying it again part by part to set aside the events that fail")
+		err = e.Store.InTx(ctx, func(tx pgx.Tx) error {
+			return protect(func() error {
+				rep = applyReport{}
+				b, err := e.loadBatch(ctx, tx, partition, now, limit, &res, &rep)
+				if err != nil || b == nil {
+					return err
+				}
+				return e.isolate(ctx, tx, b, b.units, &rep)
+			})
 		})
 	}
 	if err != nil {
