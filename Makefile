@@ -24,8 +24,10 @@ workflowcheck: ## check workflow code for non-determinism (Temporal's workflowch
 	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@latest ./workflows/...
 
 .PHONY: fuzz
-fuzz: ## fuzz the flow decoder for a minute
+fuzz: ## fuzz the flow decoder and the ingestion routes for a minute each
 	$(GO) test ./flows -run '^$$' -fuzz FuzzDecode -fuzztime 60s
+	$(GO) test ./api -run '^$$' -fuzz '^FuzzEvents$$' -fuzztime 60s
+	$(GO) test ./api -run '^$$' -fuzz '^FuzzSegment$$' -fuzztime 60s
 
 .PHONY: bench
 bench: ## run the benchmark against the baselines (quick mode)
