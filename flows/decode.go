@@ -276,6 +276,21 @@ func (d *decoder) decode(n *node, v reflect.Value, p jpath) {
 		v.Set(s)
 	case reflect.Struct:
 		d.decodeStruct(n, v, p, false)
+	case reflect.Map:
+		if n.kind == nNull {
+			return
+		}
+		if n.kind != nObject {
+			d.mismatch(p, "an object", n, `write it as {"name": "value", ...}`)
+			return
+		}
+		m := reflect.MakeMapWithSize(t, len(n.members))
+		for _, mem := range n.members {
+			e := reflect.New(t.Elem()).Elem()
+			d.decode(mem.val, e, p.f(mem.key))
+			m.SetMapIndex(reflect.ValueOf(mem.key).Convert(t.Key()), e)
+		}
+		v.Set(m)
 	case reflect.String:
 		if n.kind != nString {
 			hint := "put the value in double quotes"

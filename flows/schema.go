@@ -86,6 +86,9 @@ var schemaDescriptions = map[string]string{
 	"Step.next":        `The step to go to afterwards (a step id or "end"); by default the following step.`,
 	"Step.time_of_day": `"HH:MM" in the contact's time zone (field "timezone").`,
 	"Trigger.url":      `A glob ("*/pricing*") or, without '*', a URL prefix.`,
+	"Step.url":         `webhook: the http(s) URL to POST to; templates ("{{email}}") only in its path or query, where their values are percent-escaped.`,
+	"Step.headers":     `webhook: extra request headers; values are templates. Content-Type, Host, Idempotency-Key, webhook-* and hop-by-hop headers are set by leadflow.`,
+	"Step.envelope":    `webhook: false sends body as the whole request body (e.g. Slack's {"text": ...}); by default body goes under "data" with the contact, flow and step.`,
 }
 
 // ref returns a schema for a struct type, adding its definition.
@@ -257,6 +260,8 @@ func (g *schemaGen) typeSchema(t reflect.Type, name string) map[string]any {
 		return map[string]any{"type": "array", "items": g.typeSchema(t.Elem(), name)}
 	case reflect.Struct:
 		return g.ref(t)
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": g.typeSchema(t.Elem(), name)}
 	}
 	return map[string]any{} // any JSON value
 }

@@ -50,7 +50,7 @@ var stepSpecs = map[string]typeSpec{
 	StepUpdateField:   {[]fieldSpec{opt("next"), req("field"), opt("value")}},
 	StepSetStage:      {[]fieldSpec{opt("next"), req("stage")}},
 	StepCreateCRMTask: {[]fieldSpec{opt("next"), req("title"), opt("description"), opt("assignee"), opt("due_in")}},
-	StepWebhook:       {[]fieldSpec{opt("next"), req("url"), opt("body")}},
+	StepWebhook:       {[]fieldSpec{opt("next"), req("url"), opt("body"), opt("headers"), opt("envelope")}},
 	StepCondition:     {[]fieldSpec{req("if"), req("then"), req("else")}},
 	StepWait:          {[]fieldSpec{opt("next"), req("duration")}},
 	// wait_until takes exactly one of field and time_of_day (checked apart).

@@ -32,6 +32,58 @@ func RenderTemplate(tmpl string, ct *Contact) string {
 	})
 }
 
+// RenderURL renders a webhook URL template. Every value is
+// percent-escaped — all but the unreserved characters A-Z a-z 0-9 - . _ ~ —
+// so a value only ever adds text to the path or query segment it stands
+// in: a contact field holding "@127.0.0.1:8080/x" or "a&admin=1" can
+// neither move the request to another host nor add a parameter. (Publishing
+// refuses templates in a URL's scheme, host or port.)
+func RenderURL(tmpl string, ct *Contact) string {
+	return renderEach(tmpl, ct, escapeURLValue)
+}
+
+// RenderHeader renders a webhook header value template; control characters
+// in the values (line breaks, NUL) become spaces, so a value can't add a
+// header or break the request.
+func RenderHeader(tmpl string, ct *Contact) string {
+	return renderEach(tmpl, ct, func(v string) string {
+		return strings.Map(func(r rune) rune {
+			if r < 0x20 && r != '\t' || r == 0x7f {
+				return ' '
+			}
+			return r
+		}, v)
+	})
+}
+
+func renderEach(tmpl string, ct *Contact, escape func(string) string) string {
+	if !strings.Contains(tmpl, "{{") {
+		return tmpl
+	}
+	if ct == nil {
+		ct = &Contact{}
+	}
+	return placeholder.ReplaceAllStringFunc(tmpl, func(m string) string {
+		return escape(templateValue(placeholder.FindStringSubmatch(m)[1], ct))
+	})
+}
+
+func escapeURLValue(v string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
 func templateValue(name string, ct *Contact) string {
 	switch name {
 	case "email":

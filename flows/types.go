@@ -239,9 +239,16 @@ type Step struct {
 	Assignee    string   `json:"assignee,omitempty"`
 	DueIn       Duration `json:"due_in,omitzero"`
 
-	// webhook: Body is any JSON value; its strings are templates.
-	URL  string `json:"url,omitempty"`
-	Body any    `json:"body,omitempty"`
+	// webhook: URL may hold templates in its path and query only (their
+	// values are percent-escaped); Body is any JSON value whose strings are
+	// templates; Headers are extra request headers whose values are
+	// templates. By default Body is sent under "data" in an envelope with
+	// the contact, flow and step; with Envelope false it is the whole
+	// request body (e.g. Slack's {"text": …}).
+	URL      string            `json:"url,omitempty"`
+	Body     any               `json:"body,omitempty"`
+	Headers  map[string]string `json:"headers,omitempty"`
+	Envelope *bool             `json:"envelope,omitempty"`
 
 	// condition
 	If   *Condition `json:"if,omitempty"`
