@@ -33,6 +33,10 @@ type Activities struct {
 	Clock func() time.Time
 	// BatchSize is the most events one ApplyPartition transaction applies.
 	BatchSize int
+	// Deliveries sign and bound deliveries; HTTP, when set, is the client
+	// that makes them (an egress.NewClient with the allow-list; nil:
+	// public addresses only).
+	Deliveries DeliveryOptions
 }
 
 func (a *Activities) now() time.Time {

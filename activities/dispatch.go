@@ -141,6 +141,9 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 		if err := json.Unmarshal(it.Payload, &in); err != nil {
 			return err
 		}
+		if in.RetryFor == 0 {
+			in.RetryFor = a.Deliveries.RetryFor
+		}
 		_, err = a.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflowName, in)
 	case "signal_run":
 		var s workflows.RunSignal

@@ -169,6 +169,8 @@ func (s *server) routes() []route {
 		{"GET", "/v1/leads", admin, s.getLeads},
 		{"GET", "/v1/tasks", admin, s.getTasks},
 		{"GET", "/v1/accounts/{account_id}", admin, s.getAccount},
+		{"GET", "/v1/deliveries", admin, s.getDeliveries},
+		{"POST", "/v1/deliveries/{id}/retry", admin, s.retryDelivery},
 
 		{"POST", "/v1/definitions", admin, s.postDefinitions},
 		{"GET", "/v1/definitions", admin, s.listDefinitions},

@@ -21,6 +21,7 @@ import (
 
 	"github.com/leadflow/leadflow/activities"
 	"github.com/leadflow/leadflow/api"
+	"github.com/leadflow/leadflow/egress"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
@@ -115,7 +116,12 @@ func testWorker(ctx context.Context) error {
 	defer tc.Close()
 	go func() { _ = http.ListenAndServe(os.Getenv("LEADFLOW_METRICS_ADDR"), metrics.Handler()) }()
 	tq := os.Getenv("LEADFLOW_TASK_QUEUE")
-	acts := &activities.Activities{Engine: engine.New(s, os.Getenv("CRM_WEBHOOK_URL"), log), Store: s, Client: tc, TaskQueue: tq, Log: log}
+	allow, err := egress.ParseAllow(os.Getenv("LEADFLOW_WEBHOOK_ALLOW"))
+	if err != nil {
+		return err
+	}
+	acts := &activities.Activities{Engine: engine.New(s, os.Getenv("CRM_WEBHOOK_URL"), log), Store: s, Client: tc, TaskQueue: tq, Log: log,
+		HTTP: egress.NewClient(allow, 0)}
 	w := worker.New(tc, tq, acts, sdkworker.Options{})
 	if err := w.Start(); err != nil {
 		return err

@@ -283,7 +283,9 @@ func (s *stack) newProc(name, role, addr string) *proc {
 	if role == "api" {
 		env = append(env, "LEADFLOW_HTTP_ADDR="+addr)
 	} else {
-		env = append(env, "LEADFLOW_METRICS_ADDR="+addr)
+		// The sink (CRM tasks, the hot-lead webhook) listens on loopback,
+		// which deliveries may not reach unless allowed.
+		env = append(env, "LEADFLOW_METRICS_ADDR="+addr, "LEADFLOW_WEBHOOK_ALLOW=127.0.0.0/8,::1/128")
 		if cfg.CRMWebhook {
 			env = append(env, "CRM_WEBHOOK_URL="+s.sink.url+"/crm")
 		} else {

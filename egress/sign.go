@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -97,4 +98,13 @@ func (s Signer) Sign(h http.Header, id string, at time.Time, body []byte) {
 	if s.Enabled() {
 		h.Set(HeaderSignature, s.Signature(id, at, body))
 	}
+}
+
+// MessageID is the Standard Webhooks message id (webhook-id) of the
+// delivery with idempotency key idemKey: stable across its retries (hand
+// retries included), different for every delivery, free of '.' (which the
+// signed content uses as separator) whatever characters the key holds.
+func MessageID(idemKey string) string {
+	sum := sha256.Sum256([]byte(idemKey))
+	return "msg_" + hex.EncodeToString(sum[:16])
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -74,20 +75,49 @@ func (a *applier) action(s *flows.Step, src source) error {
 	case flows.StepCreateCRMTask:
 		a.createTask(s, src, key)
 	case flows.StepWebhook:
-		snap := a.snapshot()
-		body := map[string]any{
-			"contact_id": a.st.Contact.ID, "email": a.st.Contact.Email, "reason": src.reason,
-			"flow_id": src.flowID, "step_id": s.ID, "at": a.now.UTC().Format(time.RFC3339),
+		body, headers, err := a.webhookRequest(s, src)
+		if err != nil {
+			return err
 		}
-		if s.Body != nil {
-			body["data"] = flows.RenderJSON(s.Body, snap)
-		}
-		a.ch.Webhooks = append(a.ch.Webhooks, store.WebhookRow{Partition: a.st.Contact.Partition, URL: flows.RenderTemplate(s.URL, snap),
-			Body: body, IdemKey: "webhook:" + key, CreatedAt: a.now})
+		a.ch.Webhooks = append(a.ch.Webhooks, store.WebhookRow{Partition: a.st.Contact.Partition, URL: flows.RenderURL(s.URL, a.snapshot()),
+			Body: body, Headers: headers, IdemKey: "webhook:" + key, CreatedAt: a.now})
 	default:
 		return fmt.Errorf("step %s: %s is not an action", s.ID, s.Type)
 	}
 	return nil
+}
+
+// webhookRequest renders a webhook step's body and extra headers. By
+// default the body is an envelope (contact, reason, flow, step, time) with
+// the step's body under "data"; with "envelope": false the step's body is
+// the whole request body, as Slack-style receivers expect.
+func (a *applier) webhookRequest(s *flows.Step, src source) (json.RawMessage, map[string]string, error) {
+	snap := a.snapshot()
+	var body any
+	if s.Envelope != nil && !*s.Envelope {
+		body = flows.RenderJSON(s.Body, snap)
+	} else {
+		env := map[string]any{
+			"contact_id": a.st.Contact.ID, "email": a.st.Contact.Email, "reason": src.reason,
+			"flow_id": src.flowID, "step_id": s.ID, "at": a.now.UTC().Format(time.RFC3339),
+		}
+		if s.Body != nil {
+			env["data"] = flows.RenderJSON(s.Body, snap)
+		}
+		body = env
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("step %s: error encoding the webhook body: %w", s.ID, err)
+	}
+	var headers map[string]string
+	if len(s.Headers) > 0 {
+		headers = make(map[string]string, len(s.Headers))
+		for name, tmpl := range s.Headers {
+			headers[name] = flows.RenderHeader(tmpl, snap)
+		}
+	}
+	return raw, headers, nil
 }
 
 func (a *applier) createTask(s *flows.Step, src source, key string) {

@@ -53,6 +53,7 @@ type WebhookRow struct {
 	Partition int
 	URL       string
 	Body      any
+	Headers   map[string]string // extra request headers (rendered)
 	IdemKey   string
 	CreatedAt time.Time
 }

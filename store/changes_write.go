@@ -313,11 +313,11 @@ func (c *Changes) queueTasks(b *pgx.Batch) {
 	}
 	for _, w := range c.Webhooks {
 		b.Queue(`WITH d AS (
-				INSERT INTO deliveries (kind, url, body, idem_key, created_at) VALUES ('webhook', $1, $2, $3, $4)
+				INSERT INTO deliveries (kind, url, body, idem_key, created_at, headers) VALUES ('webhook', $1, $2, $3, $4, COALESCE($6::jsonb, '{}'))
 				ON CONFLICT (idem_key) DO NOTHING RETURNING id)
 			INSERT INTO outbox (partition, kind, workflow_id, payload)
 			SELECT $5, 'deliver', 'delivery-' || d.id, jsonb_build_object('delivery_id', d.id) FROM d`,
-			w.URL, w.Body, w.IdemKey, w.CreatedAt, w.Partition)
+			w.URL, w.Body, w.IdemKey, w.CreatedAt, w.Partition, w.Headers)
 	}
 }
 

@@ -45,6 +45,7 @@ func RegisterActivities(r interface {
 	r.RegisterActivityWithOptions(acts.ApplyPartition, activity.RegisterOptions{Name: workflows.ActivityApplyPartition})
 	r.RegisterActivityWithOptions(acts.ResumeRun, activity.RegisterOptions{Name: workflows.ActivityResumeRun})
 	r.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: workflows.ActivityDeliver})
+	r.RegisterActivityWithOptions(acts.GiveUpDelivery, activity.RegisterOptions{Name: workflows.ActivityGiveUpDelivery})
 }
 
 // EnsurePartitions starts every partition workflow that is not running (and

@@ -87,4 +87,7 @@ type ResumeInput struct {
 // DeliveryInput is the input of DeliveryWorkflow and the Deliver activity.
 type DeliveryInput struct {
 	DeliveryID int64 `json:"delivery_id"`
+	// RetryFor bounds the retries (0: DefaultDeliveryRetryFor); the
+	// dispatcher sets it from the worker's configuration.
+	RetryFor time.Duration `json:"retry_for,omitempty"`
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -13,9 +15,12 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/egress"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/temporallog"
 	"github.com/leadflow/leadflow/worker"
+	"github.com/leadflow/leadflow/workflows"
 )
 
 // config is the configuration shared by the commands, from the environment
@@ -29,9 +34,19 @@ type config struct {
 	AdminKey        string
 	IngestKey       string
 	CRMWebhookURL   string
-	MetricsAddr     string
-	LogLevel        string
-	LogFormat       string
+	// Deliveries (CRM tasks and webhook steps): LEADFLOW_WEBHOOK_ALLOW,
+	// LEADFLOW_WEBHOOK_SECRET (environment only: a flag would show it in
+	// --help and ps), LEADFLOW_DELIVERY_RETRY_FOR. DevLoopback: `leadflow
+	// dev` also allows loopback.
+	WebhookAllow     string
+	WebhookSecret    string
+	DeliveryRetryFor time.Duration
+	DevLoopback      bool
+	MetricsAddr      string
+	LogLevel         string
+	LogFormat        string
+
+	envErrors []error // malformed environment values found while binding flags
 }
 
 func env(name, def string) string {
@@ -71,6 +86,57 @@ func (c *config) bindAPI(fs *flag.FlagSet) {
 
 func (c *config) bindWorker(fs *flag.FlagSet) {
 	fs.StringVar(&c.CRMWebhookURL, "crm-webhook-url", os.Getenv("CRM_WEBHOOK_URL"), "POST every CRM task here as JSON (env CRM_WEBHOOK_URL)")
+	fs.StringVar(&c.WebhookAllow, "webhook-allow", os.Getenv("LEADFLOW_WEBHOOK_ALLOW"),
+		"comma-separated CIDRs, addresses and host names deliveries may reach besides public addresses; loopback, private, link-local, cloud-metadata and other non-public addresses are refused otherwise (env LEADFLOW_WEBHOOK_ALLOW)")
+	retryFor := workflows.DefaultDeliveryRetryFor
+	if v := os.Getenv("LEADFLOW_DELIVERY_RETRY_FOR"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			retryFor = d
+		} else {
+			c.envErrors = append(c.envErrors, fmt.Errorf("LEADFLOW_DELIVERY_RETRY_FOR=%q is not a duration (e.g. 72h, 30m): %w", v, err))
+		}
+	}
+	fs.DurationVar(&c.DeliveryRetryFor, "delivery-retry-for", retryFor, "stop retrying a delivery after this long; it is then failed (env LEADFLOW_DELIVERY_RETRY_FOR)")
+	c.WebhookSecret = os.Getenv("LEADFLOW_WEBHOOK_SECRET")
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprint(fs.Output(), `
+Environment only:
+  LEADFLOW_WEBHOOK_SECRET  whsec_<base64 key, 24-64 bytes>: every delivery is signed per Standard
+                           Webhooks (webhook-id, webhook-timestamp, webhook-signature: v1,<HMAC-SHA256>);
+                           several secrets separated by spaces sign with each (rotation)
+`)
+	}
+}
+
+// deliveries builds the HTTP client (the egress fence with the allow-list)
+// and the signing and retry options of the Deliver activity.
+func (c *config) deliveries(log zerolog.Logger) (*http.Client, activities.DeliveryOptions, error) {
+	if len(c.envErrors) > 0 {
+		return nil, activities.DeliveryOptions{}, errors.Join(c.envErrors...)
+	}
+	allow, err := egress.ParseAllow(c.WebhookAllow)
+	if err != nil {
+		return nil, activities.DeliveryOptions{}, fmt.Errorf("LEADFLOW_WEBHOOK_ALLOW: %w", err)
+	}
+	if c.DevLoopback {
+		allow = allow.Merge(egress.MustParseAllow(egress.Loopback))
+	}
+	signer, err := egress.ParseSecrets(c.WebhookSecret)
+	if err != nil {
+		return nil, activities.DeliveryOptions{}, fmt.Errorf("LEADFLOW_WEBHOOK_SECRET: %w", err)
+	}
+	if c.DeliveryRetryFor <= 0 {
+		return nil, activities.DeliveryOptions{}, fmt.Errorf("--delivery-retry-for %s: must be greater than 0", c.DeliveryRetryFor)
+	}
+	if !signer.Enabled() {
+		log.Warn().Msg("LEADFLOW_WEBHOOK_SECRET is not set: deliveries go out unsigned (no webhook-signature header); set it to a whsec_ secret so receivers can verify them")
+	}
+	if a := allow.String(); a != "" {
+		log.Info().Str("allow", a).Msg("deliveries may also reach these non-public destinations")
+	}
+	return egress.NewClient(allow, 15*time.Second), activities.DeliveryOptions{Signer: signer, RetryFor: c.DeliveryRetryFor}, nil
 }
 
 func (c *config) bindLog(fs *flag.FlagSet) {

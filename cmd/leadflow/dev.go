@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/leadflow/leadflow/devserver"
+	"github.com/leadflow/leadflow/egress"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
 )
@@ -38,6 +39,7 @@ where this one left off.`, stderr)
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
+	c.DevLoopback = true // local tries (a receiver on 127.0.0.1) work in dev
 	log, err := c.logger(stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "leadflow dev:", err)
@@ -179,8 +181,9 @@ func serverURL(databaseURL string) string {
 func devKeys(c *config, dataDir string) error {
 	path := filepath.Join(dataDir, "keys.json")
 	var saved struct {
-		Admin  string `json:"admin_key"`
-		Ingest string `json:"ingest_key"`
+		Admin         string `json:"admin_key"`
+		Ingest        string `json:"ingest_key"`
+		WebhookSecret string `json:"webhook_secret"`
 	}
 	if b, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(b, &saved); err != nil {
@@ -195,6 +198,9 @@ func devKeys(c *config, dataDir string) error {
 	if saved.Ingest == "" {
 		saved.Ingest = "lf_ingest_" + randomHex(16)
 	}
+	if saved.WebhookSecret == "" {
+		saved.WebhookSecret = egress.NewSecret()
+	}
 	b, _ := json.MarshalIndent(saved, "", "  ")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return err
@@ -204,6 +210,9 @@ func devKeys(c *config, dataDir string) error {
 	}
 	if c.IngestKey == "" {
 		c.IngestKey = saved.Ingest
+	}
+	if c.WebhookSecret == "" {
+		c.WebhookSecret = saved.WebhookSecret
 	}
 	return nil
 }
@@ -232,6 +241,9 @@ leadflow is running (Ctrl-C to stop).
   Temporal UI  %[5]s
   Admin key    %[6]s
   Ingest key   %[7]s
+  Webhook secret %[8]s
+               (deliveries are signed with it per Standard Webhooks; they may reach
+               public addresses and loopback%[9]s)
 
 Send an event (a booked meeting is worth 20 points: the lead becomes an MQL and sales gets a task):
 
@@ -244,7 +256,15 @@ Read the contact back (scores, bands, segments), its score history and the CRM t
   curl -s %[1]s/v1/contacts/ada/score-history -H 'Authorization: Bearer %[6]s'
   curl -s %[1]s/v1/tasks -H 'Authorization: Bearer %[6]s'
 
-`, base, ts.FrontendHostPort(), ts.Namespace(), c.TaskQueue, ui, c.AdminKey, c.IngestKey)
+`, base, ts.FrontendHostPort(), ts.Namespace(), c.TaskQueue, ui, c.AdminKey, c.IngestKey, c.WebhookSecret, allowNote(c.WebhookAllow))
+}
+
+// allowNote lists the operator's allow-list for the banner.
+func allowNote(allow string) string {
+	if strings.TrimSpace(allow) == "" {
+		return "; LEADFLOW_WEBHOOK_ALLOW opens more"
+	}
+	return ", and " + allow
 }
 
 // flagSet reports whether a flag was given on the command line.

@@ -58,6 +58,15 @@ const envHelp = `  DATABASE_URL         PostgreSQL URL (default postgres://postg
   LEADFLOW_ADMIN_KEY   API key that may do everything
   LEADFLOW_INGEST_KEY  API key that may only send events
   CRM_WEBHOOK_URL      when set, every CRM task is POSTed here as JSON
+  LEADFLOW_WEBHOOK_ALLOW  CIDRs, addresses and host names deliveries may reach besides
+                       public addresses (comma-separated; e.g. 10.20.0.0/16,crm.internal).
+                       Loopback, private, link-local, cloud-metadata, multicast and other
+                       non-public addresses are refused otherwise, checked on the address
+                       dialled; redirects are not followed. dev adds loopback.
+  LEADFLOW_WEBHOOK_SECRET whsec_<base64 key>: every delivery is signed per Standard Webhooks
+                       (webhook-id, webhook-timestamp, webhook-signature); several secrets
+                       separated by spaces sign with each (rotation). dev generates one.
+  LEADFLOW_DELIVERY_RETRY_FOR how long a delivery is retried before it is failed (default 72h)
   LEADFLOW_LOG_LEVEL   debug, info, warn, error (default info)
   LEADFLOW_LOG_FORMAT  json or console (default: console on a terminal, else json)
 `

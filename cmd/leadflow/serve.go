@@ -196,12 +196,18 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 
 // startWorker starts a Temporal worker and makes sure the partition workflows run.
 func startWorker(ctx context.Context, c *config, s *store.Store, tc client.Client, log zerolog.Logger) (sdkworker.Worker, error) {
+	hc, deliveries, err := c.deliveries(log)
+	if err != nil {
+		return nil, err
+	}
 	acts := &activities.Activities{
-		Engine:    engine.New(s, c.CRMWebhookURL, log.With().Str("component", "engine").Logger()),
-		Store:     s,
-		Client:    tc,
-		TaskQueue: c.TaskQueue,
-		Log:       log,
+		Engine:     engine.New(s, c.CRMWebhookURL, log.With().Str("component", "engine").Logger()),
+		Store:      s,
+		Client:     tc,
+		TaskQueue:  c.TaskQueue,
+		Log:        log,
+		HTTP:       hc,
+		Deliveries: deliveries,
 	}
 	w := worker.New(tc, c.TaskQueue, acts, sdkworker.Options{})
 	if err := w.Start(); err != nil {
