@@ -22,6 +22,7 @@ import (
 	"github.com/leadflow/leadflow/api"
 	"github.com/leadflow/leadflow/definitions"
 	"github.com/leadflow/leadflow/devserver"
+	"github.com/leadflow/leadflow/egress"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/store/storetest"
@@ -66,11 +67,18 @@ type stack struct {
 	CRMURL    string
 	worker    sdkworker.Worker
 	log       zerolog.Logger
+	opts      stackOptions
 }
 
 type stackOptions struct {
 	shipped    bool   // publish the shipped definitions
 	crmWebhook string // CRM_WEBHOOK_URL
+	// Deliveries: LEADFLOW_WEBHOOK_ALLOW (httptest receivers listen on
+	// loopback: tests that use them pass egress.Loopback), the signing
+	// secret (LEADFLOW_WEBHOOK_SECRET) and the retry bound.
+	webhookAllow     string
+	webhookSecret    string
+	deliveryRetryFor time.Duration
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -82,7 +90,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 		Logger: temporallog.New(log)})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
-	st := &stack{t: t, Store: s, Client: c, TaskQueue: fmt.Sprintf("test-%s-%d", t.Name(), queueSeq.Add(1)), CRMURL: opts.crmWebhook, log: log}
+	st := &stack{t: t, Store: s, Client: c, TaskQueue: fmt.Sprintf("test-%s-%d", t.Name(), queueSeq.Add(1)), CRMURL: opts.crmWebhook, log: log, opts: opts}
 	if opts.shipped {
 		// All files in one request: they refer to each other.
 		var all []json.RawMessage
@@ -116,9 +124,13 @@ func (st *stack) startAPI() {
 }
 
 func (st *stack) startWorker() {
+	signer, err := egress.ParseSecrets(st.opts.webhookSecret)
+	require.NoError(st.t, err)
 	acts := &activities.Activities{
 		Engine: engine.New(st.Store, st.CRMURL, st.log), Store: st.Store, Client: st.Client,
 		TaskQueue: st.TaskQueue, Log: st.log,
+		HTTP:       egress.NewClient(egress.MustParseAllow(st.opts.webhookAllow), 5*time.Second),
+		Deliveries: activities.DeliveryOptions{Signer: signer, RetryFor: st.opts.deliveryRetryFor},
 	}
 	w := worker.New(st.Client, st.TaskQueue, acts, sdkworker.Options{})
 	require.NoError(st.t, w.Start())

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/leadflow/leadflow/egress"
 )
 
 // receiver is an HTTP endpoint that records what it was sent; it refuses the
@@ -67,7 +69,7 @@ func TestEveryStepType(t *testing.T) {
 	t.Parallel()
 	hook := newReceiver(t, 0)
 	crm := newReceiver(t, 2) // the CRM refuses twice, then accepts
-	st := newStack(t, stackOptions{crmWebhook: crm.srv.URL})
+	st := newStack(t, stackOptions{crmWebhook: crm.srv.URL, webhookAllow: egress.Loopback})
 	st.publish([]byte(`[
 {"kind": "score_model", "id": "m", "name": "M", "bands": [{"name": "low", "min": 0, "color": "grey"}, {"name": "high", "min": 5, "color": "red"}]},
 {"kind": "flow", "id": "all-steps", "name": "All steps", "trigger": {"type": "event", "event": "go"}, "entry": "every_time", "steps": [
