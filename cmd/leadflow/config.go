@@ -86,6 +86,8 @@ func (c *config) bindAPI(fs *flag.FlagSet) {
 
 func (c *config) bindWorker(fs *flag.FlagSet) {
 	fs.StringVar(&c.CRMWebhookURL, "crm-webhook-url", os.Getenv("CRM_WEBHOOK_URL"), "POST every CRM task here as JSON (env CRM_WEBHOOK_URL)")
+	// --help shows the default: without the URL's secrets.
+	fs.Lookup("crm-webhook-url").DefValue = egress.Redact(os.Getenv("CRM_WEBHOOK_URL"))
 	fs.StringVar(&c.WebhookAllow, "webhook-allow", os.Getenv("LEADFLOW_WEBHOOK_ALLOW"),
 		"comma-separated CIDRs, addresses and host names deliveries may reach besides public addresses; loopback, private, link-local, cloud-metadata and other non-public addresses are refused otherwise (env LEADFLOW_WEBHOOK_ALLOW)")
 	retryFor := workflows.DefaultDeliveryRetryFor
