@@ -57,12 +57,12 @@ func (a *Activities) Deliver(ctx context.Context, in workflows.DeliveryInput) er
 	if err != nil {
 		return a.deliveryFailed(ctx, d, 0, fmt.Sprintf("POST %s: not a valid URL: %s", shown, egress.Redact(err.Error())))
 	}
+	req.Header.Set("User-Agent", "leadflow") // a step's headers may replace it
 	for name, value := range d.Headers {
 		req.Header.Set(name, value)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", d.IdemKey)
-	req.Header.Set("User-Agent", "leadflow")
 	a.Deliveries.Signer.Sign(req.Header, egress.MessageID(d.IdemKey), a.now(), d.Body)
 	resp, err := hc.Do(req)
 	if err != nil {
