@@ -6,6 +6,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -37,6 +38,9 @@ type Activities struct {
 	// that makes them (an egress.NewClient with the allow-list; nil:
 	// public addresses only).
 	Deliveries DeliveryOptions
+	// Deployment is this worker's deployment, read from its database when
+	// the worker starts: work naming another one is refused (deployment.go).
+	Deployment store.Deployment
 }
 
 func (a *Activities) now() time.Time {
@@ -49,6 +53,9 @@ func (a *Activities) now() time.Time {
 // ApplyPartition applies due changes and pending events of a partition in
 // one transaction, then dispatches the outbox.
 func (a *Activities) ApplyPartition(ctx context.Context, in workflows.ApplyInput) (workflows.ApplyResult, error) {
+	if err := a.checkDeployment(workflows.ActivityApplyPartition, in.Deployment); err != nil {
+		return workflows.ApplyResult{}, err
+	}
 	defer heartbeat(ctx)()
 	size := a.BatchSize
 	if size <= 0 {
@@ -78,6 +85,9 @@ func (a *Activities) ApplyPartition(ctx context.Context, in workflows.ApplyInput
 
 // ResumeRun continues a flow run after its wait ended and returns its next wait.
 func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*workflows.RunWait, error) {
+	if err := a.checkDeployment(workflows.ActivityResumeRun, in.Deployment); err != nil {
+		return nil, err
+	}
 	defer heartbeat(ctx)()
 	now := in.Now
 	if now.IsZero() {
@@ -111,7 +121,8 @@ func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*
 	if w == nil {
 		return nil, nil
 	}
-	return &workflows.RunWait{RunID: w.RunID, WaitSeq: w.WaitSeq, Kind: w.Kind, Event: w.Event, Until: w.Until}, nil
+	return &workflows.RunWait{RunID: w.RunID, WaitSeq: w.WaitSeq, Kind: w.Kind, Event: w.Event, Until: w.Until,
+		Deployment: cmp.Or(a.Deployment.ID, in.Deployment)}, nil
 }
 
 // permanentOr returns err as it is when it is transient (Temporal retries

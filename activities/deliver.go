@@ -41,6 +41,9 @@ var publicOnly = egress.NewClient(egress.Policy{}, 15*time.Second)
 // anything else is an error Temporal retries until the workflow's bound.
 // URLs are redacted in every error recorded or returned.
 func (a *Activities) Deliver(ctx context.Context, in workflows.DeliveryInput) error {
+	if err := a.checkDeployment(workflows.ActivityDeliver, in.Deployment); err != nil {
+		return err
+	}
 	d, err := a.Store.LoadDelivery(ctx, in.DeliveryID)
 	if err != nil {
 		return err

@@ -90,7 +90,11 @@ func testAPI(ctx context.Context) error {
 		return err
 	}
 	defer tc.Close()
-	h := api.New(api.Config{Store: s, Waker: worker.NewWaker(tc, os.Getenv("LEADFLOW_TASK_QUEUE"), log),
+	dep, err := s.Deployment(ctx)
+	if err != nil {
+		return err
+	}
+	h := api.New(api.Config{Store: s, Waker: worker.NewWaker(tc, os.Getenv("LEADFLOW_TASK_QUEUE"), dep.ID, log),
 		AdminKey: os.Getenv("LEADFLOW_ADMIN_KEY"), IngestKey: os.Getenv("LEADFLOW_INGEST_KEY"), Log: log})
 	l, err := net.Listen("tcp", os.Getenv("LEADFLOW_HTTP_ADDR"))
 	if err != nil {
@@ -116,18 +120,22 @@ func testWorker(ctx context.Context) error {
 	defer tc.Close()
 	go func() { _ = http.ListenAndServe(os.Getenv("LEADFLOW_METRICS_ADDR"), metrics.Handler()) }()
 	tq := os.Getenv("LEADFLOW_TASK_QUEUE")
+	dep, err := s.Deployment(ctx)
+	if err != nil {
+		return err
+	}
 	allow, err := egress.ParseAllow(os.Getenv("LEADFLOW_WEBHOOK_ALLOW"))
 	if err != nil {
 		return err
 	}
 	acts := &activities.Activities{Engine: engine.New(s, os.Getenv("CRM_WEBHOOK_URL"), log), Store: s, Client: tc, TaskQueue: tq, Log: log,
-		HTTP: egress.NewClient(allow, 0)}
-	w := worker.New(tc, tq, acts, sdkworker.Options{})
+		HTTP: egress.NewClient(allow, 0), Deployment: dep}
+	w := worker.New(tc, tq, acts, sdkworker.Options{Identity: worker.Identity(dep.ID)})
 	if err := w.Start(); err != nil {
 		return err
 	}
 	defer w.Stop()
-	if err := worker.EnsurePartitions(ctx, tc, tq); err != nil {
+	if err := worker.EnsurePartitions(ctx, tc, tq, dep.ID); err != nil {
 		return err
 	}
 	<-ctx.Done()

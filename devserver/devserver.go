@@ -53,7 +53,7 @@ import (
 type Store string
 
 const (
-	// StoreSQLite keeps state in DataDir/temporal.db; it survives restarts.
+	// StoreSQLite keeps state in DataDir/SQLiteFile; it survives restarts.
 	StoreSQLite Store = "sqlite"
 	// StorePostgres keeps state in PostgreSQL, in databases PostgresDatabase
 	// and PostgresDatabase+"_visibility", created and migrated on start.
@@ -91,15 +91,23 @@ type Options struct {
 	// Store is where state lives. Empty means: postgres when PostgresURL is
 	// set, else sqlite when DataDir is set, else memory.
 	Store Store
-	// DataDir holds the SQLite file (DataDir/temporal.db); required for
+	// DataDir holds the SQLite file (DataDir/SQLiteFile); required for
 	// sqlite, created if missing.
 	DataDir string
+	// SQLiteFile names the SQLite file in DataDir (default "temporal.db").
+	// Give each leadflow database a file of its own (leadflow dev uses
+	// <database>.temporal.db): a server keeps the state of every workflow
+	// it ran in it.
+	SQLiteFile string
 	// PostgresURL points at a PostgreSQL server for the postgres store, e.g.
 	// postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable. Its path
 	// names the database to connect to for creating Temporal's databases.
 	PostgresURL string
 	// PostgresDatabase names Temporal's main database (default "temporal");
-	// visibility goes to PostgresDatabase+"_visibility".
+	// visibility goes to PostgresDatabase+"_visibility". Give each leadflow
+	// database Temporal databases of their own (leadflow dev uses
+	// <database>_temporal): a server keeps the state of every workflow it
+	// ran in them.
 	PostgresDatabase string
 	// Namespace is registered on start (default "default").
 	Namespace string
@@ -141,6 +149,7 @@ type Server struct {
 	frontend  string
 	namespace string
 	uiAddr    string
+	state     string
 	stopUI    func()
 	stopOnce  sync.Once
 	stopErr   error
@@ -157,6 +166,10 @@ func (s *Server) UIAddress() string { return s.uiAddr }
 
 // Store is the store in use.
 func (s *Server) Store() Store { return s.store }
+
+// StateLocation says where the server keeps its state, for people: the
+// PostgreSQL databases and their server, the SQLite file, or memory.
+func (s *Server) StateLocation() string { return s.state }
 
 // HistoryShards is the number of history shards in use.
 func (s *Server) HistoryShards() int32 { return s.shards }
@@ -245,6 +258,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		shards:    persistence.NumHistoryShards,
 		frontend:  hostPort(ports[0]),
 		namespace: opts.Namespace,
+		state:     opts.stateLocation(),
 	}
 	if err := waitReady(ctx, s.frontend, s.namespace, opts.Logger); err != nil {
 		_ = s.Stop()
@@ -291,6 +305,16 @@ func (o *Options) applyDefaults() error {
 	}
 	if o.PostgresDatabase == "" {
 		o.PostgresDatabase = DefaultPostgresDatabase
+	}
+	if o.Store == StorePostgres && len(o.PostgresDatabase+visibilitySuffix) > maxPostgresName {
+		return fmt.Errorf("devserver: PostgresDatabase %q is too long: PostgreSQL names are at most %d bytes, and %q needs %d",
+			o.PostgresDatabase, maxPostgresName, o.PostgresDatabase+visibilitySuffix, len(o.PostgresDatabase+visibilitySuffix))
+	}
+	if o.SQLiteFile == "" {
+		o.SQLiteFile = SQLiteFileName
+	}
+	if o.SQLiteFile != filepath.Base(o.SQLiteFile) {
+		return fmt.Errorf("devserver: SQLiteFile %q must be a file name, without a directory (the directory is DataDir)", o.SQLiteFile)
 	}
 	if o.Namespace == "" {
 		o.Namespace = DefaultNamespace
@@ -347,7 +371,7 @@ func (o *Options) persistence(ctx context.Context, logger log.Logger) (config.Pe
 		if err := os.MkdirAll(o.DataDir, 0o755); err != nil {
 			return p, nil, fmt.Errorf("devserver: create DataDir: %w", err)
 		}
-		file, err := filepath.Abs(filepath.Join(o.DataDir, SQLiteFileName))
+		file, err := filepath.Abs(filepath.Join(o.DataDir, o.SQLiteFile))
 		if err != nil {
 			return p, nil, err
 		}
@@ -378,7 +402,7 @@ func (o *Options) persistence(ctx context.Context, logger log.Logger) (config.Pe
 		if err != nil {
 			return p, nil, err
 		}
-		mainDB, visDB := o.PostgresDatabase, o.PostgresDatabase+"_visibility"
+		mainDB, visDB := o.PostgresDatabase, o.PostgresDatabase+visibilitySuffix
 		if err := setupPostgres(ctx, t, mainDB, visDB, logger); err != nil {
 			return p, nil, err
 		}
@@ -389,6 +413,33 @@ func (o *Options) persistence(ctx context.Context, logger log.Logger) (config.Pe
 			"visibility": {SQL: t.sqlConfig(visDB, pgVisibilityConns)},
 		}
 		return p, main, nil
+	}
+}
+
+// visibilitySuffix names the visibility database after the main one.
+const visibilitySuffix = "_visibility"
+
+// maxPostgresName is PostgreSQL's limit on a name, in bytes (longer names
+// are cut, so two long names could end up the same database).
+const maxPostgresName = 63
+
+// stateLocation says where the store keeps the server's state.
+func (o *Options) stateLocation() string {
+	switch o.Store {
+	case StoreSQLite:
+		file, err := filepath.Abs(filepath.Join(o.DataDir, o.SQLiteFile))
+		if err != nil {
+			file = filepath.Join(o.DataDir, o.SQLiteFile)
+		}
+		return "SQLite file " + file
+	case StorePostgres:
+		where := ""
+		if t, err := parsePostgresURL(o.PostgresURL); err == nil {
+			where = " on " + t.addr
+		}
+		return fmt.Sprintf("PostgreSQL databases %s and %s%s%s", o.PostgresDatabase, o.PostgresDatabase, visibilitySuffix, where)
+	default:
+		return "memory (lost when the process exits)"
 	}
 }
 

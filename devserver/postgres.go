@@ -293,3 +293,23 @@ func cmpVersion(a, b string) int {
 }
 
 var errNoPostgresURL = errors.New("devserver: PostgresURL is required for the postgres store")
+
+// PostgresDatabaseExists reports whether the PostgreSQL server at
+// postgresURL has a database of that name (leadflow dev looks for the
+// Temporal databases an older version shared between all databases).
+func PostgresDatabaseExists(ctx context.Context, postgresURL, name string) (bool, error) {
+	t, err := parsePostgresURL(postgresURL)
+	if err != nil {
+		return false, err
+	}
+	conn, err := pgx.Connect(ctx, t.url.String())
+	if err != nil {
+		return false, fmt.Errorf("devserver: connect to PostgreSQL at %s: %w", t.addr, err)
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return false, fmt.Errorf("devserver: look up database %q: %w", name, err)
+	}
+	return exists, nil
+}

@@ -68,6 +68,8 @@ type stack struct {
 	worker    sdkworker.Worker
 	log       zerolog.Logger
 	opts      stackOptions
+	// Deployment is the database's identity, which the worker serves.
+	Deployment store.Deployment
 }
 
 type stackOptions struct {
@@ -91,6 +93,8 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	st := &stack{t: t, Store: s, Client: c, TaskQueue: fmt.Sprintf("test-%s-%d", t.Name(), queueSeq.Add(1)), CRMURL: opts.crmWebhook, log: log, opts: opts}
+	st.Deployment, err = s.Deployment(ctx)
+	require.NoError(t, err)
 	if opts.shipped {
 		// All files in one request: they refer to each other.
 		var all []json.RawMessage
@@ -116,7 +120,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 }
 
 func (st *stack) startAPI() {
-	h := api.New(api.Config{Store: st.Store, Waker: worker.NewWaker(st.Client, st.TaskQueue, st.log),
+	h := api.New(api.Config{Store: st.Store, Waker: worker.NewWaker(st.Client, st.TaskQueue, st.Deployment.ID, st.log),
 		AdminKey: adminKey, IngestKey: ingestKey, Log: st.log})
 	srv := httptest.NewServer(h)
 	st.t.Cleanup(srv.Close)
@@ -128,13 +132,13 @@ func (st *stack) startWorker() {
 	require.NoError(st.t, err)
 	acts := &activities.Activities{
 		Engine: engine.New(st.Store, st.CRMURL, st.log), Store: st.Store, Client: st.Client,
-		TaskQueue: st.TaskQueue, Log: st.log,
+		TaskQueue: st.TaskQueue, Log: st.log, Deployment: st.Deployment,
 		HTTP:       egress.NewClient(egress.MustParseAllow(st.opts.webhookAllow), 5*time.Second),
 		Deliveries: activities.DeliveryOptions{Signer: signer, RetryFor: st.opts.deliveryRetryFor},
 	}
-	w := worker.New(st.Client, st.TaskQueue, acts, sdkworker.Options{})
+	w := worker.New(st.Client, st.TaskQueue, acts, sdkworker.Options{Identity: worker.Identity(st.Deployment.ID)})
 	require.NoError(st.t, w.Start())
-	require.NoError(st.t, worker.EnsurePartitions(context.Background(), st.Client, st.TaskQueue))
+	require.NoError(st.t, worker.EnsurePartitions(context.Background(), st.Client, st.TaskQueue, st.Deployment.ID))
 	st.worker = w
 	st.t.Cleanup(func() {
 		if st.worker != nil {

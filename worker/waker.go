@@ -18,15 +18,17 @@ import (
 type Waker struct {
 	client    client.Client
 	taskQueue string
+	deploy    string
 	log       zerolog.Logger
 	mu        sync.Mutex
 	pending   [store.Partitions]bool
 	sending   [store.Partitions]bool
 }
 
-// NewWaker returns a Waker signalling through c.
-func NewWaker(c client.Client, taskQueue string, log zerolog.Logger) *Waker {
-	return &Waker{client: c, taskQueue: taskQueue, log: log}
+// NewWaker returns a Waker signalling through c; the partition workflows it
+// starts carry the deployment id.
+func NewWaker(c client.Client, taskQueue, deployment string, log zerolog.Logger) *Waker {
+	return &Waker{client: c, taskQueue: taskQueue, deploy: deployment, log: log}
 }
 
 // Wake asks the given partitions to apply their pending events.
@@ -50,7 +52,7 @@ func (w *Waker) Wake(_ context.Context, partitions []int) {
 func (w *Waker) send(p int) {
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := wake(ctx, w.client, w.taskQueue, p); err != nil {
+		if err := wake(ctx, w.client, w.taskQueue, w.deploy, p); err != nil {
 			w.log.Warn().Err(err).Int("partition", p).Msg("could not wake partition; it will look for work on its timer")
 		}
 		cancel()

@@ -49,19 +49,19 @@ func RegisterActivities(r interface {
 }
 
 // EnsurePartitions starts every partition workflow that is not running (and
-// wakes those that are).
-func EnsurePartitions(ctx context.Context, c client.Client, taskQueue string) error {
+// wakes those that are). Those it starts carry the deployment id.
+func EnsurePartitions(ctx context.Context, c client.Client, taskQueue, deployment string) error {
 	for p := 0; p < store.Partitions; p++ {
-		if err := wake(ctx, c, taskQueue, p); err != nil {
+		if err := wake(ctx, c, taskQueue, deployment, p); err != nil {
 			return fmt.Errorf("error starting partition %d: %w", p, err)
 		}
 	}
 	return nil
 }
 
-func wake(ctx context.Context, c client.Client, taskQueue string, p int) error {
+func wake(ctx context.Context, c client.Client, taskQueue, deployment string, p int) error {
 	_, err := c.SignalWithStartWorkflow(ctx, workflows.PartitionWorkflowID(taskQueue, p), workflows.SignalWake, nil,
 		client.StartWorkflowOptions{ID: workflows.PartitionWorkflowID(taskQueue, p), TaskQueue: taskQueue},
-		workflows.PartitionWorkflowName, workflows.PartitionInput{Partition: p})
+		workflows.PartitionWorkflowName, workflows.PartitionInput{Partition: p, Deployment: deployment})
 	return err
 }

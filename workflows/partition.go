@@ -59,7 +59,10 @@ func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 		for wake.ReceiveAsync(nil) {
 		}
 		var res ApplyResult
-		if err := workflow.ExecuteActivity(ctx, ActivityApplyPartition, ApplyInput{Partition: in.Partition}).Get(ctx, &res); err != nil {
+		if err := workflow.ExecuteActivity(ctx, ActivityApplyPartition, ApplyInput{Partition: in.Partition, Deployment: in.Deployment}).Get(ctx, &res); err != nil {
+			if ForeignDeployment(err) {
+				return err // no worker of this deployment will ever take it
+			}
 			failures++
 			backoff := partitionFailureBackoff
 			for j := 1; j < failures && backoff < partitionFailureMaxBackoff; j++ {

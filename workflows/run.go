@@ -41,7 +41,7 @@ func RunWorkflow(ctx workflow.Context, w RunWait) error {
 	for {
 		outcome, eventID := waitFor(ctx, events, w)
 		var next *RunWait
-		in := ResumeInput{RunID: w.RunID, WaitSeq: w.WaitSeq, Outcome: outcome, EventID: eventID, Now: workflow.Now(ctx)}
+		in := ResumeInput{RunID: w.RunID, WaitSeq: w.WaitSeq, Outcome: outcome, EventID: eventID, Now: workflow.Now(ctx), Deployment: w.Deployment}
 		if err := workflow.ExecuteActivity(ctx, ActivityResumeRun, in).Get(ctx, &next); err != nil {
 			return err
 		}

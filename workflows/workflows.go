@@ -7,8 +7,11 @@
 package workflows
 
 import (
+	"errors"
 	"strconv"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 )
 
 // Workflow, signal and activity names. They are part of the durable
@@ -26,6 +29,19 @@ const (
 	ActivityDeliver        = "Deliver"
 )
 
+// ErrForeignDeployment is the error type of an activity that refused work
+// naming another leadflow deployment (two deployments share a task queue):
+// it is not retried, since no worker of this deployment will ever accept it.
+const ErrForeignDeployment = "ForeignDeployment"
+
+// ForeignDeployment reports whether err is an activity's refusal of work
+// that belongs to another deployment: a workflow that gets one ends with it
+// rather than waiting and trying again.
+func ForeignDeployment(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == ErrForeignDeployment
+}
+
 // PartitionWorkflowID is the workflow id of a partition. Workflow ids start
 // with the task queue, so that several leadflow deployments (or tests) can
 // share a namespace.
@@ -42,11 +58,17 @@ func WorkflowID(taskQueue, localID string) string {
 // PartitionInput is the input of PartitionWorkflow.
 type PartitionInput struct {
 	Partition int `json:"partition"`
+	// Deployment is the id of the leadflow deployment (its database) the
+	// work belongs to; empty in histories from before deployments had one,
+	// which the local deployment accepts.
+	Deployment string `json:"deployment,omitempty"`
 }
 
 // ApplyInput is the input of the ApplyPartition activity.
 type ApplyInput struct {
 	Partition int `json:"partition"`
+	// Deployment: see PartitionInput.
+	Deployment string `json:"deployment,omitempty"`
 }
 
 // ApplyResult is what one ApplyPartition activity did.
@@ -65,6 +87,8 @@ type RunWait struct {
 	Kind    string    `json:"kind"` // "timer" or "event"
 	Event   string    `json:"event,omitempty"`
 	Until   time.Time `json:"until"`
+	// Deployment: see PartitionInput.
+	Deployment string `json:"deployment,omitempty"`
 }
 
 // RunSignal tells a run that the event it waits for arrived.
@@ -82,6 +106,8 @@ type ResumeInput struct {
 	Outcome string    `json:"outcome"` // elapsed, timeout, event
 	EventID string    `json:"event_id,omitempty"`
 	Now     time.Time `json:"now"`
+	// Deployment: see PartitionInput.
+	Deployment string `json:"deployment,omitempty"`
 }
 
 // DeliveryInput is the input of DeliveryWorkflow and the Deliver activity.
@@ -90,4 +116,6 @@ type DeliveryInput struct {
 	// RetryFor bounds the retries (0: DefaultDeliveryRetryFor); the
 	// dispatcher sets it from the worker's configuration.
 	RetryFor time.Duration `json:"retry_for,omitempty"`
+	// Deployment: see PartitionInput.
+	Deployment string `json:"deployment,omitempty"`
 }

@@ -45,6 +45,7 @@ type config struct {
 	MetricsAddr      string
 	LogLevel         string
 	LogFormat        string
+	Deployment       store.Deployment // read from the database at start (deployment.go)
 
 	envErrors []error // malformed environment values found while binding flags
 }

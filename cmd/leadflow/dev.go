@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -21,6 +22,13 @@ import (
 )
 
 func runDev(args []string, stdout, stderr io.Writer) int {
+	ctx, cancel := interruptContext()
+	defer cancel()
+	return dev(ctx, args, stdout, stderr)
+}
+
+// dev is `leadflow dev` until ctx ends.
+func dev(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var c config
 	fs := newFlagSet("dev", `Run leadflow on one machine in one process: an embedded Temporal server, PostgreSQL
 (DATABASE_URL; the database is created and migrated), the shipped definitions
@@ -31,7 +39,8 @@ where this one left off.`, stderr)
 	c.bindWorker(fs)
 	c.bindLog(fs)
 	dataDir := fs.String("data-dir", env("LEADFLOW_DATA_DIR", ".leadflow"), "where dev keeps its state: keys, Temporal's SQLite file (env LEADFLOW_DATA_DIR)")
-	temporalStore := fs.String("temporal-store", string(devserver.DefaultStore), "the embedded Temporal server's store: postgres (databases temporal* in the same PostgreSQL) or sqlite (a file in --data-dir)")
+	temporalStore := fs.String("temporal-store", string(devserver.DefaultStore), "the embedded Temporal server's store: postgres (databases <database>_temporal and <database>_temporal_visibility in the same PostgreSQL) or sqlite (file <database>.temporal.db in --data-dir)")
+	temporalDB := fs.String("temporal-database", os.Getenv("LEADFLOW_TEMPORAL_DATABASE"), "name Temporal's state NAME instead of after the database: PostgreSQL databases NAME and NAME_visibility, or SQLite file NAME.db (env LEADFLOW_TEMPORAL_DATABASE)")
 	memory := fs.Bool("memory", false, "throwaway Temporal state in memory (timers and runs do not survive a restart)")
 	temporalPort := fs.Int("temporal-port", 7233, "port of the embedded Temporal frontend (0: any free port)")
 	uiPort := fs.Int("ui-port", 8233, "port of the Temporal Web UI, when built in (0: none)")
@@ -45,8 +54,6 @@ where this one left off.`, stderr)
 		fmt.Fprintln(stderr, "leadflow dev:", err)
 		return 2
 	}
-	ctx, cancel := interruptContext()
-	defer cancel()
 	if err := os.MkdirAll(*dataDir, 0o755); err != nil {
 		log.Error().Err(err).Msg("cannot create the data directory")
 		return 1
@@ -86,13 +93,19 @@ leadflow needs PostgreSQL 13 or newer. Either
 		log.Info().Str("migration", m).Msg("applied")
 	}
 
-	// Temporal.
+	// Temporal, its state next to the database's.
+	pgDB, sqliteFile, err := devTemporalState(c.DatabaseURL, *temporalDB)
+	if err != nil {
+		fmt.Fprintln(stderr, "leadflow dev:", err)
+		return 2
+	}
 	opts := devserver.Options{
 		DataDir:      *dataDir,
 		FrontendPort: *temporalPort,
 		UIPort:       *uiPort,
 		Logger:       log.With().Str("component", "temporal-server").Logger(),
 	}
+	opts.PostgresDatabase, opts.SQLiteFile = pgDB, sqliteFile
 	switch {
 	case *memory:
 		opts.Store = devserver.StoreMemory
@@ -101,11 +114,13 @@ leadflow needs PostgreSQL 13 or newer. Either
 	case *temporalStore == "postgres":
 		opts.Store = devserver.StorePostgres
 		opts.PostgresURL = serverURL(c.DatabaseURL)
+		warnSharedTemporal(ctx, opts, *temporalDB != "", log)
 	default:
 		fmt.Fprintf(stderr, "leadflow dev: --temporal-store %q: use postgres or sqlite\n", *temporalStore)
 		return 2
 	}
-	log.Info().Str("store", string(opts.Store)).Msg("starting the embedded Temporal server")
+	log.Info().Str("store", string(opts.Store)).Str("postgres_database", opts.PostgresDatabase).Str("sqlite_file", opts.SQLiteFile).
+		Msg("starting the embedded Temporal server")
 	ts, err := devserver.Start(ctx, opts)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start the embedded Temporal server")
@@ -118,6 +133,10 @@ leadflow needs PostgreSQL 13 or newer. Either
 	}()
 	c.TemporalAddress, c.Namespace = ts.FrontendHostPort(), ts.Namespace()
 	c.TaskQueue = env("LEADFLOW_TASK_QUEUE", "leadflow")
+	if err := c.loadDeployment(ctx, s, log, "dev"); err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		return 1
+	}
 
 	// Definitions.
 	if !*noDefs {
@@ -237,7 +256,9 @@ leadflow is running (Ctrl-C to stop).
 
   API          %[1]s   (OpenAPI: %[1]s/openapi.yaml)
   Metrics      %[1]s/metrics
+  Deployment   %[10]s (database %[11]s)
   Temporal     %[2]s, namespace %[3]s, task queue %[4]s
+  Its state    %[12]s
   Temporal UI  %[5]s
   Admin key    %[6]s
   Ingest key   %[7]s
@@ -256,7 +277,8 @@ Read the contact back (scores, bands, segments), its score history and the CRM t
   curl -s %[1]s/v1/contacts/ada/score-history -H 'Authorization: Bearer %[6]s'
   curl -s %[1]s/v1/tasks -H 'Authorization: Bearer %[6]s'
 
-`, base, ts.FrontendHostPort(), ts.Namespace(), c.TaskQueue, ui, c.AdminKey, c.IngestKey, c.WebhookSecret, allowNote(c.WebhookAllow))
+`, base, ts.FrontendHostPort(), ts.Namespace(), c.TaskQueue, ui, c.AdminKey, c.IngestKey, c.WebhookSecret, allowNote(c.WebhookAllow),
+		c.Deployment.ID, c.Deployment.Database, ts.StateLocation())
 }
 
 // allowNote lists the operator's allow-list for the banner.

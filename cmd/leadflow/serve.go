@@ -91,6 +91,10 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer s.Close()
+	if err := c.loadDeployment(ctx, s, log, "api"); err != nil {
+		log.Error().Err(err).Msg("cannot start the API")
+		return 1
+	}
 	tc, err := client.NewLazyClient(client.Options{HostPort: c.TemporalAddress, Namespace: c.Namespace, Logger: sdkLogger(log)})
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start the API")
@@ -112,7 +116,7 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 func startAPI(c *config, s *store.Store, tc client.Client, log zerolog.Logger) (*http.Server, error) {
 	handler := api.New(api.Config{
 		Store:     s,
-		Waker:     worker.NewWaker(tc, c.TaskQueue, log),
+		Waker:     worker.NewWaker(tc, c.TaskQueue, c.Deployment.ID, log),
 		AdminKey:  c.AdminKey,
 		IngestKey: c.IngestKey,
 		Log:       log,
@@ -171,6 +175,10 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer s.Close()
+	if err := c.loadDeployment(ctx, s, log, "worker"); err != nil {
+		log.Error().Err(err).Msg("cannot start the worker")
+		return 1
+	}
 	tc, err := c.temporalClient(ctx, log, 2*time.Minute)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start the worker")
@@ -208,12 +216,16 @@ func startWorker(ctx context.Context, c *config, s *store.Store, tc client.Clien
 		Log:        log,
 		HTTP:       hc,
 		Deliveries: deliveries,
+		Deployment: c.Deployment,
 	}
-	w := worker.New(tc, c.TaskQueue, acts, sdkworker.Options{})
+	if err := c.checkTaskQueue(ctx, tc, log); err != nil {
+		return nil, err
+	}
+	w := worker.New(tc, c.TaskQueue, acts, c.workerOptions())
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("error starting the Temporal worker: %w", err)
 	}
-	if err := worker.EnsurePartitions(ctx, tc, c.TaskQueue); err != nil {
+	if err := worker.EnsurePartitions(ctx, tc, c.TaskQueue, c.Deployment.ID); err != nil {
 		w.Stop()
 		return nil, err
 	}
