@@ -64,6 +64,6 @@ func warnSharedTemporal(ctx context.Context, opts devserver.Options, overridden 
 	log.Warn().Str("old", legacy).Str("new", opts.PostgresDatabase).
 		Msgf("an older leadflow dev kept Temporal's state in databases %s and %s_visibility, shared by every database; "+
 			"this one keeps it in %s: flow runs waiting in the old databases are not resumed here "+
-			"(run once with --temporal-database %s to finish them against the database they belong to; drop the old databases when done)",
+			"(if they served this database alone, run with --temporal-database %s until they are done; then drop the old databases)",
 			legacy, legacy, opts.PostgresDatabase, legacy)
 }

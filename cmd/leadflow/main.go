@@ -55,6 +55,7 @@ const envHelp = `  DATABASE_URL         PostgreSQL URL (default postgres://postg
   TEMPORAL_NAMESPACE   Temporal namespace (default "default")
   LEADFLOW_TASK_QUEUE  Temporal task queue (default "leadflow")
   LEADFLOW_HTTP_ADDR   API listen address (default 127.0.0.1:8080)
+  LEADFLOW_TEMPORAL_DATABASE  dev: name of Temporal's state (default: <database>_temporal)
   LEADFLOW_ADMIN_KEY   API key that may do everything
   LEADFLOW_INGEST_KEY  API key that may only send events
   CRM_WEBHOOK_URL      when set, every CRM task is POSTed here as JSON
