@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -286,4 +287,38 @@ func TestCmpVersion(t *testing.T) {
 	require.Equal(t, -1, cmpVersion("1.9", "1.10"))
 	require.Equal(t, 0, cmpVersion("1.19", "1.19.0"))
 	require.Equal(t, 1, cmpVersion("1.2", "0.0"))
+}
+
+func TestStateLocation(t *testing.T) {
+	o := Options{Store: StorePostgres, PostgresURL: "postgres://u@db.local:6543/postgres", PostgresDatabase: "leadflow_temporal"}
+	require.NoError(t, o.applyDefaults())
+	require.Equal(t, "PostgreSQL databases leadflow_temporal and leadflow_temporal_visibility on db.local:6543", o.stateLocation())
+
+	dir := t.TempDir()
+	o = Options{Store: StoreSQLite, DataDir: dir, SQLiteFile: "leadflow.temporal.db"}
+	require.NoError(t, o.applyDefaults())
+	require.Equal(t, "SQLite file "+filepath.Join(dir, "leadflow.temporal.db"), o.stateLocation())
+	o = Options{Store: StoreSQLite, DataDir: dir}
+	require.NoError(t, o.applyDefaults())
+	require.Equal(t, SQLiteFileName, o.SQLiteFile)
+
+	require.Contains(t, (&Options{Store: StoreMemory}).stateLocation(), "memory")
+
+	// Names PostgreSQL would cut, and files outside DataDir, are refused.
+	long := Options{Store: StorePostgres, PostgresURL: "postgres://u@h/postgres", PostgresDatabase: strings.Repeat("x", 53)}
+	require.ErrorContains(t, long.applyDefaults(), "too long")
+	escape := Options{Store: StoreSQLite, DataDir: dir, SQLiteFile: "../x.db"}
+	require.ErrorContains(t, escape.applyDefaults(), "file name")
+}
+
+// A SQLite store lives in the file it is given.
+func TestSQLiteFileName(t *testing.T) {
+	dir := t.TempDir()
+	s := startServer(t, Options{Store: StoreSQLite, DataDir: dir, SQLiteFile: "leadflow_a.temporal.db"})
+	require.NoError(t, s.Stop())
+	require.Equal(t, "SQLite file "+filepath.Join(dir, "leadflow_a.temporal.db"), s.StateLocation())
+	_, err := os.Stat(filepath.Join(dir, "leadflow_a.temporal.db"))
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(dir, SQLiteFileName))
+	require.True(t, errors.Is(err, os.ErrNotExist))
 }
