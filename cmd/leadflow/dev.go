@@ -111,6 +111,7 @@ leadflow needs PostgreSQL 13 or newer. Either
 		opts.Store = devserver.StoreMemory
 	case *temporalStore == "sqlite":
 		opts.Store = devserver.StoreSQLite
+		warnSharedTemporal(ctx, opts, *temporalDB != "", log)
 	case *temporalStore == "postgres":
 		opts.Store = devserver.StorePostgres
 		opts.PostgresURL = serverURL(c.DatabaseURL)
@@ -258,7 +259,7 @@ leadflow is running (Ctrl-C to stop).
   Metrics      %[1]s/metrics
   Deployment   %[10]s (database %[11]s)
   Temporal     %[2]s, namespace %[3]s, task queue %[4]s
-  Its state    %[12]s
+  Temporal DB  %[12]s
   Temporal UI  %[5]s
   Admin key    %[6]s
   Ingest key   %[7]s

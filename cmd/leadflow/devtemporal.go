@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -48,22 +50,40 @@ func devTemporalState(databaseURL, override string) (pgDatabase, sqliteFile stri
 	return db + "_temporal", db + ".temporal.db", nil
 }
 
-// warnSharedTemporal warns when the PostgreSQL server still has the
-// databases `temporal` and `temporal_visibility` that leadflow dev used to
-// share between every database: runs waiting there are not resumed by a
-// dev whose state is named after its database.
+// warnSharedTemporal warns when the Temporal state an older leadflow dev
+// shared between every database is still there (PostgreSQL databases
+// `temporal` and `temporal_visibility`, or the SQLite file temporal.db in
+// the data directory): runs waiting there are not resumed by a dev whose
+// state is named after its database.
 func warnSharedTemporal(ctx context.Context, opts devserver.Options, overridden bool, log zerolog.Logger) {
-	const legacy = devserver.DefaultPostgresDatabase
-	if overridden || opts.PostgresDatabase == legacy {
+	if overridden {
 		return
 	}
-	exists, err := devserver.PostgresDatabaseExists(ctx, opts.PostgresURL, legacy)
-	if err != nil || !exists {
+	var old, now string
+	switch opts.Store {
+	case devserver.StorePostgres:
+		old, now = devserver.DefaultPostgresDatabase, opts.PostgresDatabase
+		if now == old {
+			return
+		}
+		if exists, err := devserver.PostgresDatabaseExists(ctx, opts.PostgresURL, old); err != nil || !exists {
+			return
+		}
+		old = "PostgreSQL databases " + old + " and " + old + "_visibility"
+	case devserver.StoreSQLite:
+		if opts.SQLiteFile == devserver.SQLiteFileName {
+			return
+		}
+		file := filepath.Join(opts.DataDir, devserver.SQLiteFileName)
+		if _, err := os.Stat(file); err != nil {
+			return
+		}
+		old, now = "SQLite file "+file, opts.SQLiteFile
+	default:
 		return
 	}
-	log.Warn().Str("old", legacy).Str("new", opts.PostgresDatabase).
-		Msgf("an older leadflow dev kept Temporal's state in databases %s and %s_visibility, shared by every database; "+
-			"this one keeps it in %s: flow runs waiting in the old databases are not resumed here "+
-			"(if they served this database alone, run with --temporal-database %s until they are done; then drop the old databases)",
-			legacy, legacy, opts.PostgresDatabase, legacy)
+	log.Warn().Str("old", old).Str("new", now).
+		Msgf("an older leadflow dev kept Temporal's state in %s, shared by every database; this one keeps it in %s: "+
+			"flow runs waiting in the old state are not resumed here (if it served this database alone, run with "+
+			"--temporal-database temporal until they are done; then delete it)", old, now)
 }
