@@ -54,8 +54,15 @@ func TestDevEnvironmentsDoNotShareTemporalState(t *testing.T) {
 		d, err := ca.DescribeWorkflowExecution(context.Background(), runWorkflow, "")
 		return err == nil && d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	})
-	runsA := listWorkflows(t, ca)
-	require.GreaterOrEqual(t, len(runsA), 17, "16 partitions and the run")
+	var runsA map[string]string
+	waitUntil(t, 30*time.Second, "A's 16 partitions and its run in visibility", func() bool {
+		runsA = listWorkflows(t, ca)
+		run := false
+		for _, id := range runsA {
+			run = run || id == runWorkflow
+		}
+		return run && len(runsA) >= 17
+	})
 	require.Equal(t, depA, startInput(t, ca, runWorkflow).Deployment, "the run's input names A")
 
 	// `leadflow worker` of another database refuses A's task queue.
