@@ -127,6 +127,9 @@ func transportError(err error) string {
 // GiveUpDelivery marks a delivery whose retries ran out as failed, keeping
 // its last error.
 func (a *Activities) GiveUpDelivery(ctx context.Context, in workflows.GiveUpInput) error {
+	if err := a.checkDeployment(workflows.ActivityGiveUpDelivery, in.Deployment); err != nil {
+		return err
+	}
 	changed, err := a.Store.GiveUpDelivery(ctx, in.DeliveryID, egress.Redact(in.Reason), a.now())
 	if err != nil {
 		return err

@@ -26,6 +26,8 @@ const DefaultDeliveryRetryFor = 72 * time.Hour
 type GiveUpInput struct {
 	DeliveryID int64  `json:"delivery_id"`
 	Reason     string `json:"reason"`
+	// Deployment: see PartitionInput.
+	Deployment string `json:"deployment,omitempty"`
 }
 
 // DeliveryWorkflow POSTs one CRM task or webhook body, retried with
@@ -53,6 +55,9 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) error {
 		return nil
 	}
 	var appErr *temporal.ApplicationError
+	if ForeignDeployment(err) {
+		return err // another deployment's delivery: nothing to record here
+	}
 	if errors.As(err, &appErr) && appErr.Type() == ErrPermanentDelivery {
 		// The failure is recorded on the delivery row; the workflow ends.
 		workflow.GetLogger(ctx).Warn("delivery failed", "delivery_id", in.DeliveryID, "error", err.Error())
@@ -64,7 +69,7 @@ func DeliveryWorkflow(ctx workflow.Context, in DeliveryInput) error {
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
 	reason := fmt.Sprintf("gave up after %s of retries", retryFor)
-	if gerr := workflow.ExecuteActivity(gctx, ActivityGiveUpDelivery, GiveUpInput{DeliveryID: in.DeliveryID, Reason: reason}).Get(gctx, nil); gerr != nil {
+	if gerr := workflow.ExecuteActivity(gctx, ActivityGiveUpDelivery, GiveUpInput{DeliveryID: in.DeliveryID, Reason: reason, Deployment: in.Deployment}).Get(gctx, nil); gerr != nil {
 		return gerr
 	}
 	workflow.GetLogger(ctx).Warn("delivery failed: retries ran out", "delivery_id", in.DeliveryID, "retry_for", retryFor.String())

@@ -43,6 +43,9 @@ const (
 // not end the workflow: it waits (partitionFailureBackoff, doubling) and
 // tries again, so that a fix (a definition, the database) takes effect
 // without anyone restarting anything.
+// A batch refused as another deployment's work (ErrForeignDeployment: two
+// deployments share the task queue) ends the workflow: no worker of this
+// deployment will ever take it, and its own deployment starts it again.
 func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
