@@ -16,6 +16,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/egress"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/worker"
@@ -36,7 +37,7 @@ func TestForeignDeploymentWorkIsRefused(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable) // the delivery stays pending
 	}))
 	t.Cleanup(crm.Close)
-	st := newStack(t, stackOptions{shipped: true, crmWebhook: crm.URL})
+	st := newStack(t, stackOptions{shipped: true, crmWebhook: crm.URL, webhookAllow: egress.Loopback})
 	require.Regexp(t, `^dep_[0-9a-f]{16}$`, st.Deployment.ID)
 
 	// Work of this deployment in every state: a run waiting 60 days for an
@@ -70,7 +71,8 @@ func TestForeignDeploymentWorkIsRefused(t *testing.T) {
 	// A worker of this deployment on another queue, where the foreign work lands.
 	queue := st.TaskQueue + "-shared"
 	acts := &activities.Activities{Engine: engine.New(st.Store, st.CRMURL, st.log), Store: st.Store, Client: st.Client,
-		TaskQueue: st.TaskQueue, Log: st.log, Deployment: st.Deployment}
+		TaskQueue: st.TaskQueue, Log: st.log, Deployment: st.Deployment,
+		HTTP: egress.NewClient(egress.MustParseAllow(egress.Loopback), 5*time.Second)}
 	w := worker.New(st.Client, queue, acts, sdkworker.Options{Identity: worker.Identity(st.Deployment.ID)})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
