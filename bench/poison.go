@@ -35,6 +35,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -749,7 +750,7 @@ func (c *apiClient) failedEvents(ctx context.Context) (map[string]string, error)
 						if strings.HasPrefix(cur, "/") {
 							path = cur
 						} else {
-							path = "/v1/events/failed?limit=1000&cursor=" + cur
+							path = "/v1/events/failed?limit=1000&cursor=" + url.QueryEscape(cur)
 						}
 					}
 				}
