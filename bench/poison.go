@@ -218,9 +218,13 @@ func poisonKinds() []*poisonKind {
 			body: func(p poisonIDs) string { return trackBody(p.event, p.contact+"\u200b", "Video Played", `{}`, "") }},
 		{name: "bidirectional override in the event id", expect: ExpectRefused, route: ev, hint: "id",
 			body: func(p poisonIDs) string { return nativeBody(p.event+"\u202egnp.exe", "page_visited", p.contact, `{}`) }},
-		{name: "JSON nested 40 levels deep", expect: ExpectRefused, route: ev, hint: "properties",
+		{name: "properties nested 35 levels deep", expect: ExpectRefused, route: ev, hint: "properties",
 			body: func(p poisonIDs) string {
-				return nativeBody(p.event, "page_visited", p.contact, `{"deep":`+nested(39)+`}`)
+				return nativeBody(p.event, "page_visited", p.contact, `{"deep":`+nested(34)+`}`)
+			}},
+		{name: "a body nested 100 levels deep", expect: ExpectRefused, route: ev, hint: "nested",
+			body: func(p poisonIDs) string {
+				return nativeBody(p.event, "page_visited", p.contact, `{"deep":`+nested(96)+`}`)
 			}},
 		{name: "201 properties", expect: ExpectRefused, route: ev, hint: "properties",
 			body: func(p poisonIDs) string { return nativeBody(p.event, "page_visited", p.contact, manyProps(201)) }},

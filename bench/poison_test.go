@@ -48,6 +48,12 @@ func TestPoisonKindsMeetTheAPI(t *testing.T) {
 		}
 	}
 	require.Empty(t, failures)
+	for _, kr := range p.res.Kinds {
+		if kr.Detail != "" {
+			t.Logf("%s: %s", kr.Kind, kr.Detail)
+		}
+	}
+	require.Zero(t, p.res.UnnamedPaths, "refusals that do not name the path")
 	require.Equal(t, map[string]bool{ExpectRefused: true, ExpectConflict: true, ExpectDuplicate: true, ExpectApplied: true, ExpectQuarantined: true}, expects)
 	require.Len(t, p.collisions, 1)
 	require.Len(t, p.quarantine, 2)
