@@ -42,6 +42,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/leadflow/leadflow/flows"
 	"github.com/leadflow/leadflow/store"
 )
 
@@ -153,9 +154,21 @@ func manyProps(n int) string {
 }
 
 // ReservedTypes are the event types the engine raises itself; a client
-// sending one with the ingest key must be refused.
-var ReservedTypes = []string{"contact_created", "field_changed", "tag_added", "tag_removed", "segment_entered", "segment_exited",
-	"score_threshold_crossed", "date_field"}
+// sending one with the ingest key must be refused. The issue's list, plus
+// any the flows package reserves besides.
+var ReservedTypes = func() []string {
+	out := []string{"contact_created", "field_changed", "tag_added", "tag_removed", "segment_entered", "segment_exited",
+		"score_threshold_crossed", "date_field"}
+	for _, t := range flows.DerivedEventTypes() {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}()
+
+// conflictURL is the url of the first event of a conflict.
+const conflictURL = "https://example.com/pricing"
 
 // emailContact is the 300-byte email (and contact id) of a refused kind.
 var emailContact = strings.Repeat("a", 288) + "@example.com"
@@ -182,6 +195,11 @@ func poisonKinds() []*poisonKind {
 				return o
 			}},
 		{name: "same id and content sent again (a client's resend)", expect: ExpectDuplicate, route: ev},
+		{name: "same messageId, different properties (Segment: acknowledged, counted as a conflict, not stored)", expect: ExpectConflict, route: sg,
+			variant: func(o wireEvent, _ string) wireEvent {
+				o.Properties = map[string]any{"url": "https://example.com/careers"}
+				return o
+			}},
 		{name: "number beyond float64 (1e400) in properties", expect: ExpectRefused, route: ev, hint: "properties.n",
 			body: func(p poisonIDs) string { return nativeBody(p.event, "page_visited", p.contact, `{"n":1e400}`) }},
 		{name: "NUL in a property string", expect: ExpectRefused, route: ev, hint: "properties.note",
@@ -495,7 +513,7 @@ func (p *poisoner) send(ctx context.Context, k *poisonKind) {
 		}
 	case ExpectConflict, ExpectDuplicate:
 		orig := Event{ID: ids.event, ContactID: ids.contact, Type: "page_visited",
-			Properties: map[string]any{"url": "https://example.com/pricing"}, Timestamp: ids.now.UTC().Format(time.RFC3339Nano)}
+			Properties: map[string]any{"url": conflictURL}, Timestamp: ids.now.UTC().Format(time.RFC3339Nano)}
 		if !p.sendGood(ctx, kr, orig) {
 			return
 		}
@@ -508,6 +526,10 @@ func (p *poisoner) send(ctx context.Context, k *poisonKind) {
 				fresh = ""
 			}
 			body, _ = json.Marshal(map[string]any{"batch": []wireEvent{w}})
+			if k.route == "/v1/batch" {
+				body, _ = json.Marshal(map[string]any{"batch": []map[string]any{{"type": "track", "messageId": w.ID, "userId": w.ContactID,
+					"event": w.Type, "properties": w.Properties, "timestamp": w.Timestamp}}})
+			}
 		}
 		code, ans, err := p.answer(ctx, k.route, body)
 		switch {
@@ -515,6 +537,18 @@ func (p *poisoner) send(ctx context.Context, k *poisonKind) {
 			if ctx.Err() == nil {
 				p.fail(kr, "%v", err)
 			}
+		case k.expect == ExpectConflict && k.route == "/v1/batch":
+			// Segment libraries expect messageId deduplication: acknowledged,
+			// counted, nothing stored.
+			var a acceptedAnswer
+			if code/100 != 2 || json.Unmarshal(ans, &a) != nil || a.Conflicts != 1 || a.Accepted != 0 {
+				p.fail(kr, "expected 2xx with conflicts 1, accepted 0; got %d: %s", code, truncate(string(ans), 300))
+				return
+			}
+			p.ok(kr)
+			p.mu.Lock()
+			p.conflicts = append(p.conflicts, conflictCheck{kind: kr, id: orig.ID, typ: orig.Type, cont: orig.ContactID})
+			p.mu.Unlock()
 		case k.expect == ExpectConflict && code != http.StatusConflict:
 			p.fail(kr, "expected 409, got %d: %s", code, truncate(string(ans), 300))
 		case k.expect == ExpectConflict:
@@ -574,6 +608,7 @@ func (p *poisoner) send(ctx context.Context, k *poisonKind) {
 type acceptedAnswer struct {
 	Accepted   int `json:"accepted"`
 	Duplicates int `json:"duplicates"`
+	Conflicts  int `json:"conflicts"`
 }
 
 // insertPoison writes a poison event straight into the event log, retried
@@ -619,14 +654,15 @@ func (p *poisoner) check(ctx context.Context) error {
 	}
 	// Conflicts: the first event as it was, the other contact not created.
 	for _, c := range p.conflicts {
-		var typ, cont string
+		var typ, cont, u string
 		var fresh int
 		if err := pool.QueryRow(ctx, `SELECT coalesce((SELECT type FROM events WHERE id = $1), ''), coalesce((SELECT contact_id FROM events WHERE id = $1), ''),
-			(SELECT count(*) FROM contacts WHERE id = $2)`, c.id, c.fresh).Scan(&typ, &cont, &fresh); err != nil {
+			coalesce((SELECT properties->>'url' FROM events WHERE id = $1), ''), (SELECT count(*) FROM contacts WHERE id = $2)`, c.id, c.fresh).Scan(&typ, &cont, &u, &fresh); err != nil {
 			return fmt.Errorf("checking conflicting poison: %w", err)
 		}
-		if typ != c.typ || cont != c.cont || fresh > 0 {
-			p.fail(c.kind, "event %s after the conflict: type %q contact %q (first: %q, %q); other contact created: %v", c.id, typ, cont, c.typ, c.cont, fresh > 0)
+		if typ != c.typ || cont != c.cont || u != conflictURL || fresh > 0 {
+			p.fail(c.kind, "event %s after the conflict: type %q contact %q url %q (first: %q, %q, %q); other contact created: %v",
+				c.id, typ, cont, u, c.typ, c.cont, conflictURL, fresh > 0)
 			c.kind.OK--
 		}
 	}

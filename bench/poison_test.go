@@ -66,7 +66,7 @@ func TestPoisonKindsMeetTheAPI(t *testing.T) {
 	// The good events are in the sent log for the reference: the conflicts'
 	// and the resend's first events, the colliding pair, the quarantined
 	// contacts' identify and next event.
-	require.Equal(t, 3+1+2+2*2, r.sent.count())
+	require.Equal(t, 4+1+2+2*2, r.sent.count())
 	// The colliding pair is stored as sent.
 	var n int
 	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*) FROM events WHERE (id, contact_id) IN (($1, $2), ($3, $4))`,
