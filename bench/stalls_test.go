@@ -11,7 +11,9 @@ func TestMeasureStalls(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	ev := func(received, applied float64) stallEvent { return stallEvent{received: at(received), applied: at(applied)} }
+	ev := func(received, applied float64) stallEvent {
+		return stallEvent{received: at(received), applied: at(applied)}
+	}
 	faults := []*FaultResult{
 		{Fault: "kill -9 api", from: at(10), until: at(14)},
 		{Fault: "skipped", Skipped: "no pg_ctlcluster"},
