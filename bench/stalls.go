@@ -42,6 +42,10 @@ type Stall struct {
 	Seconds   float64 `json:"seconds"`
 	// Fault: the fault whose window the stall overlaps, if any.
 	Fault string `json:"fault,omitempty"`
+	// After (stretches outside the windows): the last fault whose window
+	// closed before the stretch began, and how long before.
+	After        string  `json:"after,omitempty"`
+	AfterSeconds float64 `json:"after_seconds,omitempty"`
 }
 
 // FaultWindow is a fault's time, from its injection until the backlog drained.
@@ -155,6 +159,11 @@ func measureStalls(start time.Time, parts [][]stallEvent, faults []*FaultResult)
 				}
 				if d > res.LongestOutside.Seconds {
 					res.LongestOutside = Stall{Partition: p, AtSeconds: piece.from.Sub(start).Seconds(), Seconds: d}
+					for wi, w := range windows {
+						if !w.to.After(piece.from) && (res.LongestOutside.After == "" || piece.from.Sub(w.to).Seconds() < res.LongestOutside.AfterSeconds) {
+							res.LongestOutside.After, res.LongestOutside.AfterSeconds = names[wi], piece.from.Sub(w.to).Seconds()
+						}
+					}
 				}
 			}
 		}
@@ -194,9 +203,13 @@ func (s *StallResult) summary() string {
 	if s.Longest.Fault != "" {
 		in = ", during " + s.Longest.Fault
 	}
-	return fmt.Sprintf("partition stalls (events pending, none applied) over %d events: longest %.1fs (partition %d at %.1fs%s); longest outside the fault windows %.1fs (partition %d at %.1fs), limit %.0fs: %s",
+	after := ""
+	if o := s.LongestOutside; o.After != "" && o.Seconds > 0 {
+		after = fmt.Sprintf(", %.1fs after the window of %s closed", o.AfterSeconds, o.After)
+	}
+	return fmt.Sprintf("partition stalls (events pending, none applied) over %d events: longest %.1fs (partition %d at %.1fs%s); longest outside the fault windows %.1fs (partition %d at %.1fs%s), limit %.0fs: %s",
 		s.Events, s.Longest.Seconds, s.Longest.Partition, s.Longest.AtSeconds, in, s.LongestOutside.Seconds, s.LongestOutside.Partition, s.LongestOutside.AtSeconds,
-		s.LimitSeconds, mark)
+		after, s.LimitSeconds, mark)
 }
 
 func secondsList(xs []float64) string {

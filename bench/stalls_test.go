@@ -40,6 +40,7 @@ func TestMeasureStalls(t *testing.T) {
 	require.InDelta(t, 6, res.OutsidePerPartition[0], 1e-9)
 	require.InDelta(t, 6, res.OutsidePerPartition[1], 1e-9)
 	require.InDelta(t, 6, res.LongestOutside.Seconds, 1e-9)
+	require.Empty(t, res.LongestOutside.After, "partition 0's stall (first of the two 6 s ones) begins before any window closes")
 	require.False(t, res.OK, "6 s outside the windows is over the 5 s limit")
 	require.Len(t, res.Windows, 1)
 
@@ -50,6 +51,8 @@ func TestMeasureStalls(t *testing.T) {
 	require.InDelta(t, 1.5, res.OutsidePerPartition[0], 1e-9)
 	require.InDelta(t, 6, res.LongestOutside.Seconds, 1e-9)
 	require.Equal(t, 1, res.LongestOutside.Partition)
+	require.Equal(t, "kill -9 api", res.LongestOutside.After, "partition 1's stretch 14→20 begins as the api window closes")
+	require.InDelta(t, 0, res.LongestOutside.AfterSeconds, 1e-9)
 }
 
 func TestOutside(t *testing.T) {
