@@ -109,6 +109,16 @@ func (r *Results) Print(w io.Writer) {
 		fmt.Fprintf(w, "%s\n", s.summary())
 		fmt.Fprintf(w, "  longest per partition (s): %s\n", secondsList(s.PerPartition))
 		fmt.Fprintf(w, "  outside the fault windows: %s\n", secondsList(s.OutsidePerPartition))
+		if s.OverLimitCount > 0 {
+			fmt.Fprintf(w, "  %d stretches outside the windows over %.0fs; the longest:\n", s.OverLimitCount, s.LimitSeconds)
+			for _, o := range s.OverLimit {
+				after := ""
+				if o.After != "" {
+					after = fmt.Sprintf(", %.1fs after the window of %s closed", o.AfterSeconds, o.After)
+				}
+				fmt.Fprintf(w, "    partition %d: %.1fs from %.1fs%s\n", o.Partition, o.Seconds, o.AtSeconds, after)
+			}
+		}
 	}
 	if p := r.Poison; p != nil {
 		r.printPoison(w)

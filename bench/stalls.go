@@ -29,10 +29,15 @@ type StallResult struct {
 	// PerPartition: the longest stall of each partition (seconds).
 	PerPartition []float64 `json:"longest_per_partition_seconds"`
 	// OutsidePerPartition: the same, outside the fault windows.
-	OutsidePerPartition []float64     `json:"longest_outside_per_partition_seconds"`
-	Windows             []FaultWindow `json:"fault_windows"`
-	Events              int           `json:"events"`
-	OK                  bool          `json:"ok"`
+	OutsidePerPartition []float64 `json:"longest_outside_per_partition_seconds"`
+	// OverLimit: the stretches outside the windows longer than the limit,
+	// longest first (at most maxOverLimit).
+	OverLimit []Stall `json:"over_limit,omitempty"`
+	// OverLimitCount: how many there were in all.
+	OverLimitCount int           `json:"over_limit_count"`
+	Windows        []FaultWindow `json:"fault_windows"`
+	Events         int           `json:"events"`
+	OK             bool          `json:"ok"`
 }
 
 // Stall is one stretch of a partition without applications.
@@ -157,20 +162,35 @@ func measureStalls(start time.Time, parts [][]stallEvent, faults []*FaultResult)
 				if d > res.OutsidePerPartition[p] {
 					res.OutsidePerPartition[p] = d
 				}
-				if d > res.LongestOutside.Seconds {
-					res.LongestOutside = Stall{Partition: p, AtSeconds: piece.from.Sub(start).Seconds(), Seconds: d}
-					for wi, w := range windows {
-						if !w.to.After(piece.from) && (res.LongestOutside.After == "" || piece.from.Sub(w.to).Seconds() < res.LongestOutside.AfterSeconds) {
-							res.LongestOutside.After, res.LongestOutside.AfterSeconds = names[wi], piece.from.Sub(w.to).Seconds()
-						}
+				if d <= res.LongestOutside.Seconds && d <= StallLimit.Seconds() {
+					continue
+				}
+				st := Stall{Partition: p, AtSeconds: piece.from.Sub(start).Seconds(), Seconds: d}
+				for wi, w := range windows {
+					if !w.to.After(piece.from) && (st.After == "" || piece.from.Sub(w.to).Seconds() < st.AfterSeconds) {
+						st.After, st.AfterSeconds = names[wi], piece.from.Sub(w.to).Seconds()
 					}
+				}
+				if d > res.LongestOutside.Seconds {
+					res.LongestOutside = st
+				}
+				if d > StallLimit.Seconds() {
+					res.OverLimit = append(res.OverLimit, st)
 				}
 			}
 		}
 	}
+	res.OverLimitCount = len(res.OverLimit)
+	sort.SliceStable(res.OverLimit, func(i, j int) bool { return res.OverLimit[i].Seconds > res.OverLimit[j].Seconds })
+	if len(res.OverLimit) > maxOverLimit {
+		res.OverLimit = res.OverLimit[:maxOverLimit]
+	}
 	res.OK = res.LongestOutside.Seconds <= StallLimit.Seconds()
 	return res
 }
+
+// maxOverLimit bounds the stalls over the limit a result lists.
+const maxOverLimit = 10
 
 // outside returns the parts of iv outside every window.
 func outside(iv interval, windows []interval) []interval {

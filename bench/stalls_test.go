@@ -42,6 +42,8 @@ func TestMeasureStalls(t *testing.T) {
 	require.InDelta(t, 6, res.LongestOutside.Seconds, 1e-9)
 	require.Empty(t, res.LongestOutside.After, "partition 0's stall (first of the two 6 s ones) begins before any window closes")
 	require.False(t, res.OK, "6 s outside the windows is over the 5 s limit")
+	require.Equal(t, 2, res.OverLimitCount)
+	require.Equal(t, []int{0, 1}, []int{res.OverLimit[0].Partition, res.OverLimit[1].Partition})
 	require.Len(t, res.Windows, 1)
 
 	// With a window over most of partition 0's stall, 0.5 s of it remain
