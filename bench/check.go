@@ -56,7 +56,9 @@ type dbContact struct {
 // checkLeadflow compares PostgreSQL with the reference's expectations for
 // every contact whose id starts with prefix, and checks the invariants.
 // want is the reference's outcome after replaying events.
-func checkLeadflow(ctx context.Context, pool *pgxpool.Pool, prefix string, ref *Reference, want map[string]*Expected, events []Event) (CheckResult, error) {
+// excluded are events the poison wrote straight into the log (to be
+// quarantined): not sent, not to be applied.
+func checkLeadflow(ctx context.Context, pool *pgxpool.Pool, prefix string, ref *Reference, want map[string]*Expected, events []Event, excluded []string) (CheckResult, error) {
 	res := CheckResult{TasksExpected: map[string]int{}, TasksFound: map[string]int{}}
 	res.Contacts, res.Events = len(want), len(events)
 	res.Compared = []string{
@@ -117,7 +119,7 @@ func checkLeadflow(ctx context.Context, pool *pgxpool.Pool, prefix string, ref *
 	}
 	res.Differences = diffs
 
-	inv, err := invariants(ctx, pool, prefix, events)
+	inv, err := invariants(ctx, pool, prefix, events, excluded)
 	if err != nil {
 		return res, err
 	}
@@ -274,10 +276,12 @@ func loadDBContacts(ctx context.Context, pool *pgxpool.Pool, prefix string, ref 
 }
 
 // invariants checks what must hold whatever the definitions: every event
-// sent is in the log once and applied; the ledger sums to the scores for
-// every model (decaying ones included); no threshold crossing has two
-// tasks; nothing is left in the outbox.
-func invariants(ctx context.Context, pool *pgxpool.Pool, prefix string, sent []Event) ([]Invariant, error) {
+// sent is in the log once and applied (but the excluded ones, written
+// straight into the log by the poison); no event gave a rule's points
+// twice; the ledger sums to the scores for every model (decaying ones
+// included); no threshold crossing has two tasks; nothing is left in the
+// outbox.
+func invariants(ctx context.Context, pool *pgxpool.Pool, prefix string, sent []Event, excluded []string) ([]Invariant, error) {
 	like := prefix + "%"
 	var out []Invariant
 	ids := make([]string, len(sent))
@@ -286,7 +290,7 @@ func invariants(ctx context.Context, pool *pgxpool.Pool, prefix string, sent []E
 	}
 	var total, applied, known int
 	if err := pool.QueryRow(ctx, `SELECT count(*), count(applied_at), count(*) FILTER (WHERE id = ANY($2))
-		FROM events WHERE contact_id LIKE $1`, like, ids).Scan(&total, &applied, &known); err != nil {
+		FROM events WHERE contact_id LIKE $1 AND NOT (id = ANY($3))`, like, ids, excluded).Scan(&total, &applied, &known); err != nil {
 		return nil, err
 	}
 	out = append(out, Invariant{Name: "every event sent is in the log exactly once",
@@ -295,6 +299,13 @@ func invariants(ctx context.Context, pool *pgxpool.Pool, prefix string, sent []E
 
 	var bad int
 	var example string
+	if err := pool.QueryRow(ctx, `SELECT count(*), coalesce(min(contact_id || ' ' || model || '/' || rule_id || ' event ' || event_id || ': ' || n || ' times'), '') FROM (
+		SELECT contact_id, model, rule_id, event_id, count(*) AS n FROM score_ledger
+		WHERE contact_id LIKE $1 AND kind = 'engagement' AND event_id <> '' GROUP BY 1, 2, 3, 4 HAVING count(*) > 1) d`, like).Scan(&bad, &example); err != nil {
+		return nil, err
+	}
+	out = append(out, Invariant{Name: "no event scored twice by one rule (ledger)", OK: bad == 0, Detail: detailOr(bad, example)})
+
 	if err := pool.QueryRow(ctx, `WITH l AS (SELECT contact_id, model, sum(points) AS pts FROM score_ledger WHERE contact_id LIKE $1 GROUP BY 1, 2),
 		s AS (SELECT contact_id, model, score FROM scores WHERE contact_id LIKE $1),
 		d AS (SELECT coalesce(s.contact_id, l.contact_id) AS c, coalesce(s.model, l.model) AS m, coalesce(s.score, 0) AS score, coalesce(l.pts, 0) AS pts
@@ -375,4 +386,26 @@ func checkBaseline(ctx context.Context, pool *pgxpool.Pool, system string, sent 
 	ok := events == len(sent) && ledger == len(sent) && bad == 0 && seen == len(want)
 	return BaselineCheck{OK: ok, Detail: fmt.Sprintf("%d events sent, %d applied, %d ledger rows, %d of %d contacts wrong %s",
 		len(sent), events, ledger, bad, len(want), example)}, nil
+}
+
+// checkFaults adds the fault run's own checks to the verdict: what became
+// of the poison events, and the partitions' stalls.
+func (r *runner) checkFaults(ctx context.Context) error {
+	if r.poison != nil {
+		if err := r.poison.check(ctx); err != nil {
+			return err
+		}
+		p := r.poison.res
+		r.res.Poison = p
+		if !p.OK && r.res.Passed {
+			r.res.Passed = false
+			r.res.FailReason = "poison events: " + strings.Join(p.Failures, "; ")
+		}
+	}
+	if s := r.res.Stalls; s != nil && !s.OK && r.res.Passed {
+		r.res.Passed = false
+		r.res.FailReason = fmt.Sprintf("partition %d applied nothing for %.1fs with events pending, outside the fault windows (limit %.0fs)",
+			s.LongestOutside.Partition, s.LongestOutside.Seconds, s.LimitSeconds)
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,19 @@ type FaultResult struct {
 	MaxPending     int     `json:"max_pending"`
 	// ClientRetries: requests the clients had to resend.
 	ClientRetries int64 `json:"client_retries"`
+	// Skipped says why the fault was not injected (this machine cannot).
+	Skipped string `json:"skipped,omitempty"`
+
+	// from, until: the fault's window (from the fault until drained).
+	from, until time.Time
 }
+
+// errSkip is a fault this machine cannot inject; the run goes on without it.
+type errSkip struct{ reason string }
+
+func (e *errSkip) Error() string { return e.reason }
+
+func skipf(format string, args ...any) error { return &errSkip{fmt.Sprintf(format, args...)} }
 
 // ProbeResult says whether short durable waits fired after restarts.
 type ProbeResult struct {
@@ -44,6 +57,10 @@ const (
 	faultTimeout  = 5 * time.Minute
 	faultWarmup   = 10 * time.Second
 	pendingSample = 100 * time.Millisecond
+	// pauseFor is how long a worker stays stopped (SIGSTOP): three times
+	// the partition activities' HeartbeatTimeout (5 s, workflows/partition.go),
+	// so that Temporal gives its batch up and retries it.
+	pauseFor = 15 * time.Second
 )
 
 type pendingSamples struct {
@@ -104,6 +121,18 @@ func (r *runner) faults(ctx context.Context) error {
 	defer cancelLoad()
 	start := time.Now()
 	live := &loadResult{}
+	kinds, err := selectPoison(poisonKinds(), cfg.Poison)
+	if err != nil {
+		return err
+	}
+	var pz *poisoner
+	if cfg.PoisonEvery > 0 && len(kinds) > 0 {
+		pz = newPoisoner(r, kinds, cfg.PoisonEvery)
+		r.poison = pz
+		src = pz.source(src)
+		go pz.run(lctx)
+		r.logf("faults: %d kinds of poison events mixed in, one per %d events", len(kinds), cfg.PoisonEvery)
+	}
 	go func() {
 		loadDone <- runLoad(lctx, st.client, src, stop, loadOptions{senders: cfg.Senders, batchSize: cfg.BatchSize, rate: rate,
 			linger: 20 * time.Millisecond, progress: live}, r.sent, nil)
@@ -134,8 +163,21 @@ func (r *runner) faults(ctx context.Context) error {
 	type fault struct {
 		name   string
 		probes bool
-		kill   func()
-		start  func() error
+		// kill injects the fault (an *errSkip: this machine cannot);
+		// start ends it, after hold (restartDelay when zero).
+		kill  func() error
+		hold  time.Duration
+		start func() error
+		// stays: no process is taken down (PostgreSQL restart, pause).
+		stays bool
+	}
+	killing := func(ps ...*proc) func() error {
+		return func() error {
+			for _, p := range ps {
+				p.kill()
+			}
+			return nil
+		}
 	}
 	restartAll := func() error {
 		if err := st.restartTemporal(ctx); err != nil {
@@ -157,28 +199,46 @@ func (r *runner) faults(ctx context.Context) error {
 		return st.waitAPI(ctx, 2*time.Minute)
 	}
 	w0 := st.workers[0]
+	wp := st.workers[len(st.workers)-1]
+	defer func() { _ = wp.resume() }() // never leave it stopped
+	var pgStarted time.Time
 	faults := []fault{
-		{name: "kill -9 " + w0.name, kill: w0.kill, start: func() error {
+		{name: "kill -9 " + w0.name, kill: killing(w0), start: func() error {
 			if _, err := w0.start(cfg.Command); err != nil {
 				return err
 			}
 			return waitHTTP(ctx, "http://"+w0.addr+"/metrics", w0, time.Minute)
 		}},
-		{name: "kill -9 api", kill: st.api.kill, start: func() error {
+		{name: fmt.Sprintf("SIGSTOP %s for %s (heartbeat timeout 5s), SIGCONT", wp.name, pauseFor), stays: true, hold: pauseFor,
+			kill: wp.pause, start: wp.resume},
+		{name: "kill -9 api", kill: killing(st.api), start: func() error {
 			if _, err := st.api.start(cfg.Command); err != nil {
 				return err
 			}
 			return st.waitAPI(ctx, 2*time.Minute)
 		}},
-		{name: "kill -9 temporal server (SQLite), restart on the same file", probes: true, kill: st.temporal.kill,
+		{name: "restart PostgreSQL (pg_ctlcluster restart)", stays: true, hold: time.Millisecond,
+			kill: func() error {
+				var err error
+				if pgStarted, err = postmasterStart(ctx, st); err != nil {
+					return skipf("cannot read the server's start time: %v", err)
+				}
+				return restartPostgres(ctx, cfg.DatabaseURL)
+			},
+			start: func() error {
+				t, err := waitPostgres(ctx, st, 2*time.Minute)
+				if err != nil {
+					return err
+				}
+				if !t.After(pgStarted) {
+					return fmt.Errorf("pg_ctlcluster restarted a server, but not the one at DATABASE_URL (its start time is still %s)", t)
+				}
+				return st.waitAPI(ctx, 2*time.Minute)
+			}},
+		{name: "kill -9 temporal server (SQLite), restart on the same file", probes: true, kill: killing(st.temporal),
 			start: func() error { return st.restartTemporal(ctx) }},
-		{name: "full restart: kill -9 api, workers and temporal together", probes: true, kill: func() {
-			st.api.kill()
-			for _, w := range st.workers {
-				w.kill()
-			}
-			st.temporal.kill()
-		}, start: restartAll},
+		{name: "full restart: kill -9 api, workers and temporal together", probes: true,
+			kill: killing(append([]*proc{st.api, st.temporal}, st.workers...)...), start: restartAll},
 	}
 	for _, f := range faults {
 		if f.probes {
@@ -195,18 +255,36 @@ func (r *runner) faults(ctx context.Context) error {
 		}
 		fr := &FaultResult{Fault: f.name, PendingBefore: samples.maxSince(time.Now().Add(-5 * time.Second))}
 		var seq int64
-		if err := st.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&seq); err != nil {
+		if err := retryDB(ctx, func() error {
+			return st.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&seq)
+		}); err != nil {
 			return err
 		}
 		retries0 := atomic.LoadInt64(&live.retries)
 		t0 := time.Now()
 		fr.AtSeconds = t0.Sub(start).Seconds()
+		fr.from = t0
 		r.logf("fault: %s", f.name)
-		for _, p := range st.procs() {
-			p.expectDown.Store(true)
+		if !f.stays {
+			for _, p := range st.procs() {
+				p.expectDown.Store(true)
+			}
 		}
-		f.kill()
-		if err := sleep(restartDelay); err != nil {
+		if err := f.kill(); err != nil {
+			var skip *errSkip
+			if !errors.As(err, &skip) {
+				return fmt.Errorf("%s: %w", f.name, err)
+			}
+			fr.Skipped = skip.reason
+			r.res.Faults = append(r.res.Faults, fr)
+			r.logf("fault: %s: SKIPPED: %s", f.name, skip.reason)
+			continue
+		}
+		hold := f.hold
+		if hold == 0 {
+			hold = restartDelay
+		}
+		if err := sleep(hold); err != nil {
 			return err
 		}
 		if err := f.start(); err != nil {
@@ -220,15 +298,19 @@ func (r *runner) faults(ctx context.Context) error {
 		deadline := t0.Add(faultTimeout)
 		for {
 			var at *time.Time
-			if err := st.pool.QueryRow(ctx, `SELECT min(applied_at) FROM events WHERE seq > $1`, seq).Scan(&at); err != nil {
-				return err
-			}
-			if at != nil {
+			err := st.pool.QueryRow(ctx, `SELECT min(applied_at) FROM events WHERE seq > $1`, seq).Scan(&at)
+			if err == nil && at != nil {
 				fr.RecoveredSeconds = max(at.Sub(t0).Seconds(), 0)
 				break
 			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if aerr := st.checkAlive(); aerr != nil {
+				return fmt.Errorf("%s: %w", f.name, aerr)
+			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s: no event applied %s after the fault", f.name, faultTimeout)
+				return fmt.Errorf("%s: no event applied %s after the fault (last error: %v)", f.name, faultTimeout, err)
 			}
 			if err := sleep(100 * time.Millisecond); err != nil {
 				return err
@@ -248,6 +330,7 @@ func (r *runner) faults(ctx context.Context) error {
 				return err
 			}
 		}
+		fr.until = time.Now()
 		fr.MaxPending = samples.maxSince(t0)
 		fr.ClientRetries = atomic.LoadInt64(&live.retries) - retries0
 		r.res.Faults = append(r.res.Faults, fr)
@@ -257,16 +340,51 @@ func (r *runner) faults(ctx context.Context) error {
 			return err
 		}
 	}
+	if pz != nil {
+		r.logf("faults: sending the poison kinds not reached yet")
+		pz.flush(ctx)
+	}
 	close(stop)
 	lr := <-loadDone
 	if lr.err != nil {
 		return fmt.Errorf("faults: %w", lr.err)
 	}
 	r.logf("faults: %d events sent at %.0f/s, %d requests resent", lr.events, rate, lr.retries)
+	note := "events sent while processes were killed and restarted"
+	if pz != nil {
+		note += fmt.Sprintf(", with %d poison requests", pz.res.PoisonEvents)
+	}
 	r.res.Phases = append(r.res.Phases, &Phase{Name: "leadflow-faults", System: "leadflow", Dist: DistUniform, Events: lr.events,
 		TargetRate: rate, Seconds: time.Since(start).Seconds(), Requests: lr.requests, Retries: lr.retries, Drained: true,
-		Note: "events sent while processes were killed and restarted"})
-	return r.waitProbes(ctx, probeIDs)
+		Note: note})
+	if err := r.waitProbes(ctx, probeIDs); err != nil {
+		return err
+	}
+	if _, err := st.waitApplied(ctx, cfg.DrainTimeout); err != nil {
+		return fmt.Errorf("faults: %w", err)
+	}
+	sr, err := r.stalls(ctx, start, r.res.Faults)
+	if err != nil {
+		return err
+	}
+	r.res.Stalls = sr
+	r.logf("faults: %s", sr.summary())
+	return nil
+}
+
+// retryDB runs a query of the bench's own until it succeeds or 30 s pass
+// (the bench's pool meets a restarting PostgreSQL too).
+func retryDB(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := fn()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		if err := sleepCtx(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
 
 // sendProbes starts the probe flow (a short wait, then a tag) on a few contacts.

@@ -111,6 +111,11 @@ type wireEvent struct {
 	Type       string         `json:"type"`
 	ContactID  string         `json:"contact_id"`
 	Properties map[string]any `json:"properties,omitempty"`
+	Timestamp  string         `json:"timestamp,omitempty"`
+}
+
+func toWire(e Event) wireEvent {
+	return wireEvent{ID: e.ID, Type: e.Type, ContactID: e.ContactID, Properties: e.Properties, Timestamp: e.Timestamp}
 }
 
 type segmentIdentify struct {
@@ -123,7 +128,7 @@ type segmentIdentify struct {
 func eventsBody(evs []Event) []byte {
 	batch := make([]wireEvent, len(evs))
 	for i, e := range evs {
-		batch[i] = wireEvent{ID: e.ID, Type: e.Type, ContactID: e.ContactID, Properties: e.Properties}
+		batch[i] = toWire(e)
 	}
 	b, _ := json.Marshal(map[string]any{"batch": batch})
 	return b

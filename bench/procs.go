@@ -139,6 +139,25 @@ func (p *proc) kill() {
 	p.signal(syscall.SIGKILL, 0)
 }
 
+// pause stops the process where it is (SIGSTOP), as a machine that
+// freezes: its connections stay open, it answers nothing.
+func (p *proc) pause() error {
+	pid := p.pid()
+	if pid == 0 || !p.alive() {
+		return fmt.Errorf("%s is not running", p.name)
+	}
+	return syscall.Kill(pid, syscall.SIGSTOP)
+}
+
+// resume continues a paused process (SIGCONT).
+func (p *proc) resume() error {
+	pid := p.pid()
+	if pid == 0 {
+		return fmt.Errorf("%s is not running", p.name)
+	}
+	return syscall.Kill(pid, syscall.SIGCONT)
+}
+
 // stop asks the process to stop (SIGTERM), then kills it after grace.
 func (p *proc) stop(grace time.Duration) {
 	p.signal(syscall.SIGTERM, grace)

@@ -98,8 +98,30 @@ func (r *Results) Print(w io.Writer) {
 		fmt.Fprintln(w)
 	}
 	for _, f := range r.Faults {
+		if f.Skipped != "" {
+			fmt.Fprintf(w, "fault at %5.1fs: %-58s SKIPPED: %s\n", f.AtSeconds, f.Fault, f.Skipped)
+			continue
+		}
 		fmt.Fprintf(w, "fault at %5.1fs: %-58s down %5.1fs, events applied again after %5.1fs, backlog (max %d) drained after %5.1fs, %d requests resent\n",
 			f.AtSeconds, f.Fault, f.DownSeconds, f.RecoveredSeconds, f.MaxPending, f.DrainedSeconds, f.ClientRetries)
+	}
+	if s := r.Stalls; s != nil {
+		fmt.Fprintf(w, "%s\n", s.summary())
+		fmt.Fprintf(w, "  longest per partition (s): %s\n", secondsList(s.PerPartition))
+		fmt.Fprintf(w, "  outside the fault windows: %s\n", secondsList(s.OutsidePerPartition))
+		if s.OverLimitCount > 0 {
+			fmt.Fprintf(w, "  %d stretches outside the windows over %.0fs; the longest:\n", s.OverLimitCount, s.LimitSeconds)
+			for _, o := range s.OverLimit {
+				after := ""
+				if o.After != "" {
+					after = fmt.Sprintf(", %.1fs after the window of %s closed", o.AfterSeconds, o.After)
+				}
+				fmt.Fprintf(w, "    partition %d: %.1fs from %.1fs%s\n", o.Partition, o.Seconds, o.AtSeconds, after)
+			}
+		}
+	}
+	if p := r.Poison; p != nil {
+		r.printPoison(w)
 	}
 	if p := r.Probe; p != nil {
 		fmt.Fprintf(w, "probe waits (%d, started before the Temporal and the full restart, due while down): %d fired, lateness p50 %s, max %s\n",
@@ -204,4 +226,32 @@ func workLine(work map[string]int64, events int) string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// printPoison writes what became of the poison events, kind by kind.
+func (r *Results) printPoison(w io.Writer) {
+	p := r.Poison
+	mark := "ok"
+	if !p.OK {
+		mark = "FAILED"
+	}
+	ratio := "-"
+	if p.PoisonEvents > 0 {
+		ratio = fmt.Sprintf("1 in %.0f", float64(p.LoadEvents+p.PoisonEvents)/float64(p.PoisonEvents))
+	}
+	fmt.Fprintf(w, "poison: %d poison requests among %d load events (%s; one per %d asked, every kind at least once): %d refused (400), %d conflicts (409), %d resends counted as duplicates, %d formerly colliding pairs applied once each, %d quarantined: %s\n",
+		p.PoisonEvents, p.LoadEvents, ratio, p.Every, p.Refused, p.Conflicts, p.Duplicates, p.CollidingPairs, p.Quarantined, mark)
+	if p.UnnamedPaths > 0 {
+		fmt.Fprintf(w, "  %d refusals did not name the expected path (see the kinds)\n", p.UnnamedPaths)
+	}
+	fmt.Fprintf(w, "  %-92s %-12s %-11s %5s %5s %6s\n", "kind", "expect", "route", "sent", "ok", "failed")
+	for _, k := range p.Kinds {
+		fmt.Fprintf(w, "  %-92s %-12s %-11s %5d %5d %6d\n", truncate(k.Kind, 92), k.Expect, k.Route, k.Sent, k.OK, k.Failed)
+		if k.Detail != "" && (k.Failed > 0 || k.Expect == ExpectQuarantined) {
+			fmt.Fprintf(w, "  %-92s %s\n", "", truncate(k.Detail, 300))
+		}
+	}
+	for _, f := range p.Failures {
+		fmt.Fprintf(w, "  FAILED: %s\n", truncate(f, 500))
+	}
 }

@@ -70,6 +70,11 @@ type Config struct {
 	FaultsWithPhases bool
 	FaultRate        float64
 	ProbeWait        time.Duration
+	// PoisonEvery: with Faults, one poison request per this many events of
+	// the load (0: DefaultPoisonEvery; negative: none); Poison selects the
+	// kinds (see selectPoison; "" or "all": every kind).
+	PoisonEvery int
+	Poison      string
 
 	CRMWebhook   bool
 	ProfileDir   string
@@ -134,6 +139,9 @@ func (c *Config) Defaults() {
 	if c.FaultRate == 0 {
 		c.FaultRate = 200
 	}
+	if c.PoisonEvery == 0 {
+		c.PoisonEvery = DefaultPoisonEvery
+	}
 	if c.ProbeWait == 0 {
 		c.ProbeWait = 15 * time.Second
 	}
@@ -166,6 +174,8 @@ type Results struct {
 	Fleet      []*FleetStep             `json:"fleet,omitempty"`
 	Faults     []*FaultResult           `json:"faults,omitempty"`
 	Probe      *ProbeResult             `json:"probe,omitempty"`
+	Poison     *PoisonResult            `json:"poison,omitempty"`
+	Stalls     *StallResult             `json:"stalls,omitempty"`
 	Check      *CheckResult             `json:"check,omitempty"`
 	Baselines  map[string]BaselineCheck `json:"baseline_checks,omitempty"`
 	Processes  []ProcResult             `json:"processes"`

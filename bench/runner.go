@@ -29,6 +29,8 @@ type runner struct {
 	tc    client.Client
 	sc    *scorer
 	extra []*proc // baseline workers
+	// poison: the fault run's poison events, checked at the end.
+	poison *poisoner
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -665,7 +667,7 @@ func (r *runner) check(ctx context.Context) error {
 	// activity): allow them time.
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		res, err := checkLeadflow(ctx, r.st.pool, r.w.Prefix, r.ref, want, events)
+		res, err := checkLeadflow(ctx, r.st.pool, r.w.Prefix, r.ref, want, events, r.st.excludedIDs())
 		if err != nil {
 			return err
 		}
@@ -688,6 +690,9 @@ func (r *runner) check(ctx context.Context) error {
 	if r.res.Probe != nil && !r.res.Probe.OK {
 		r.res.Passed = false
 		r.res.FailReason = "probe waits did not fire: " + r.res.Probe.Detail
+	}
+	if err := r.checkFaults(ctx); err != nil {
+		return err
 	}
 	if r.st.sink != nil {
 		r.res.Webhooks.Received, r.res.Webhooks.DistinctKeys = r.st.sink.stats()

@@ -23,6 +23,9 @@ type Event struct {
 	Properties map[string]any
 	Traits     map[string]any
 	Email      string // identify only: set on the contact-creating identify
+	// Timestamp, when set, is sent as the event's time (RFC 3339), so that
+	// a resend is the same content byte for byte.
+	Timestamp string
 }
 
 // IsIdentify reports whether the event is an identify (a contact upsert

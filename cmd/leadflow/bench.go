@@ -38,6 +38,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		out      string
 		contacts int
 		events   int
+		poison   int
 	)
 	fs := newFlagSet("bench", `Benchmark leadflow against its baselines on this machine, and check the outcome exactly.
 
@@ -67,7 +68,9 @@ difference fails the run (exit 1). --quick finishes in under two minutes.`, stde
 	fs.IntVar(&cfg.Senders, "clients", 4, "concurrent HTTP clients")
 	fs.IntVar(&cfg.BatchSize, "batch", 100, "events per request")
 	fs.StringVar(&workers, "workers", "1", "worker processes; a list (1,2,3) makes a fleet run with each count")
-	fs.BoolVar(&cfg.Faults, "faults", false, "kill -9 a worker, the API, the Temporal server and everything while events flow; check nothing is lost or counted twice")
+	fs.BoolVar(&cfg.Faults, "faults", false, "kill -9 a worker, the API, the Temporal server and everything, pause a worker (SIGSTOP) past its heartbeat timeout and restart PostgreSQL while events flow, with poison events mixed in; check nothing is lost or counted twice, every poison event is refused or quarantined and no partition stalls")
+	fs.IntVar(&poison, "poison-every", bench.DefaultPoisonEvery, "with --faults, one poison request per this many events (every kind at least once; 0: none)")
+	fs.StringVar(&cfg.Poison, "poison", "all", "with --faults, the poison kinds: all, none, or a comma-separated list of refused, conflict, duplicate, applied, quarantined or words of kind names")
 	fs.BoolVar(&cfg.FaultsWithPhases, "faults-with-phases", false, "with --faults, also run the throughput phases first")
 	fs.Float64Var(&cfg.FaultRate, "fault-rate", 200, "events/s during --faults when no full-speed phase measured the rate")
 	fs.BoolVar(&cfg.CRMWebhook, "crm-webhook", false, "set CRM_WEBHOOK_URL (a sink in the bench): every CRM task is delivered by a workflow")
@@ -80,6 +83,10 @@ difference fails the run (exit 1). --quick finishes in under two minutes.`, stde
 		return flagExit(err)
 	}
 	cfg.Contacts, cfg.Events = contacts, events
+	cfg.PoisonEvery = poison
+	if poison <= 0 {
+		cfg.PoisonEvery = -1 // none
+	}
 	if flagSet(fs, "half-rate-time") && cfg.HalfRateTime <= 0 {
 		cfg.HalfRateTime = -1 // none
 	}
