@@ -61,7 +61,10 @@ func EnsurePartitions(ctx context.Context, c client.Client, taskQueue, deploymen
 
 func wake(ctx context.Context, c client.Client, taskQueue, deployment string, p int) error {
 	_, err := c.SignalWithStartWorkflow(ctx, workflows.PartitionWorkflowID(taskQueue, p), workflows.SignalWake, nil,
-		client.StartWorkflowOptions{ID: workflows.PartitionWorkflowID(taskQueue, p), TaskQueue: taskQueue},
+		client.StartWorkflowOptions{ID: workflows.PartitionWorkflowID(taskQueue, p), TaskQueue: taskQueue,
+			// A workflow task lost with a crashed Temporal server or worker is
+			// handed out again after this, instead of Temporal's default 10 s.
+			WorkflowTaskTimeout: workflows.PartitionWorkflowTaskTimeout},
 		workflows.PartitionWorkflowName, workflows.PartitionInput{Partition: p, Deployment: deployment})
 	return err
 }

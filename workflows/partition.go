@@ -19,6 +19,9 @@ const (
 	// partitionFailureMaxBackoff while the failures go on.
 	partitionFailureBackoff    = 10 * time.Second
 	partitionFailureMaxBackoff = 5 * time.Minute
+	// PartitionWorkflowTaskTimeout bounds how long a partition waits for a
+	// workflow task lost with a crashed worker or server.
+	PartitionWorkflowTaskTimeout = 4 * time.Second
 )
 
 // Error types of activity failures that are not retried: a batch that
@@ -50,10 +53,13 @@ func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
 		HeartbeatTimeout:    5 * time.Second, // a dead worker's batch is retried within seconds
+		// Transient failures (the database restarting) are retried at most
+		// 2 s apart, so a partition applies again within seconds of the
+		// database coming back.
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    200 * time.Millisecond,
 			BackoffCoefficient: 2,
-			MaximumInterval:    15 * time.Second,
+			MaximumInterval:    2 * time.Second,
 		},
 	})
 	wake := workflow.GetSignalChannel(ctx, SignalWake)
