@@ -56,6 +56,13 @@ type Config struct {
 	// ContactWait is how long POST /v1/contacts waits for its event to be
 	// applied before answering 202 (default 5s).
 	ContactWait time.Duration
+	// Integrations configures the email providers' event webhooks
+	// (/v1/integrations/...); a provider left empty is off.
+	Integrations Integrations
+	// BrowserOrigins lists the origins (scheme://host[:port]) whose pages
+	// may send events from a browser (CORS on the Segment routes); empty
+	// allows every origin.
+	BrowserOrigins []string
 }
 
 // Limits of the API.
@@ -91,8 +98,9 @@ type route struct {
 }
 
 type server struct {
-	cfg Config
-	log zerolog.Logger
+	cfg          Config
+	log          zerolog.Logger
+	integrations integrations
 }
 
 // New returns the API's handler.
@@ -106,7 +114,7 @@ func New(cfg Config) http.Handler {
 	if cfg.ContactWait <= 0 {
 		cfg.ContactWait = DefaultContactWait
 	}
-	s := &server{cfg: cfg, log: cfg.Log}
+	s := &server{cfg: cfg, log: cfg.Log, integrations: newIntegrations(cfg.Integrations)}
 	routes := s.routes()
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
@@ -162,6 +170,12 @@ func (s *server) routes() []route {
 		{"POST", "/v1/group", ingest, s.segment("group")},
 		{"POST", "/v1/alias", ingest, s.segment("alias")},
 		{"POST", "/v1/batch", ingest, s.segmentBatch},
+
+		// Email providers' event webhooks: authenticated by the provider's
+		// signature or credentials, not by leadflow's keys.
+		{"POST", "/v1/integrations/sendgrid", public, s.postSendGrid},
+		{"POST", "/v1/integrations/mailgun", public, s.postMailgun},
+		{"POST", "/v1/integrations/postmark", public, s.postPostmark},
 
 		{"POST", "/v1/contacts", admin, s.postContact},
 		{"GET", "/v1/contacts/{contact_id}", admin, s.getContact},
