@@ -56,6 +56,13 @@ type Config struct {
 	// ContactWait is how long POST /v1/contacts waits for its event to be
 	// applied before answering 202 (default 5s).
 	ContactWait time.Duration
+	// Integrations configures the email providers' event webhooks
+	// (/v1/integrations/...); a provider left empty is off.
+	Integrations Integrations
+	// BrowserOrigins lists the origins (scheme://host[:port]) whose pages
+	// may send events from a browser (CORS on the Segment routes); empty
+	// allows every origin.
+	BrowserOrigins []string
 }
 
 // Limits of the API.
@@ -91,8 +98,9 @@ type route struct {
 }
 
 type server struct {
-	cfg Config
-	log zerolog.Logger
+	cfg          Config
+	log          zerolog.Logger
+	integrations integrations
 }
 
 // New returns the API's handler.
@@ -106,7 +114,7 @@ func New(cfg Config) http.Handler {
 	if cfg.ContactWait <= 0 {
 		cfg.ContactWait = DefaultContactWait
 	}
-	s := &server{cfg: cfg, log: cfg.Log}
+	s := &server{cfg: cfg, log: cfg.Log, integrations: newIntegrations(cfg.Integrations)}
 	routes := s.routes()
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
@@ -140,7 +148,7 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s; see /openapi.yaml", r.Method, r.URL.Path))
 	})
-	return s.observe(s.recover(mux))
+	return s.observe(s.recover(s.cors(mux)))
 }
 
 // routes lists every route with the key it needs.
@@ -162,6 +170,22 @@ func (s *server) routes() []route {
 		{"POST", "/v1/group", ingest, s.segment("group")},
 		{"POST", "/v1/alias", ingest, s.segment("alias")},
 		{"POST", "/v1/batch", ingest, s.segmentBatch},
+		// The paths analytics-next posts to (apiHost + "/" + the type's
+		// first letter; "/b" when batching) and the settings it loads.
+		{"POST", "/v1/t", ingest, s.segment("track")},
+		{"POST", "/v1/i", ingest, s.segment("identify")},
+		{"POST", "/v1/p", ingest, s.segment("page")},
+		{"POST", "/v1/s", ingest, s.segment("screen")},
+		{"POST", "/v1/g", ingest, s.segment("group")},
+		{"POST", "/v1/a", ingest, s.segment("alias")},
+		{"POST", "/v1/b", ingest, s.segmentBatch},
+		{"GET", "/v1/projects/{writeKey}/settings", public, s.getProjectSettings},
+
+		// Email providers' event webhooks: authenticated by the provider's
+		// signature or credentials, not by leadflow's keys.
+		{"POST", "/v1/integrations/sendgrid", public, s.postSendGrid},
+		{"POST", "/v1/integrations/mailgun", public, s.postMailgun},
+		{"POST", "/v1/integrations/postmark", public, s.postPostmark},
 
 		{"POST", "/v1/contacts", admin, s.postContact},
 		{"GET", "/v1/contacts/{contact_id}", admin, s.getContact},
@@ -273,9 +297,12 @@ func (s *server) recover(next http.Handler) http.Handler {
 func (s *server) authenticate(need access, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key, ok := credential(r)
+		if !ok && r.Method == http.MethodPost && isBrowserPath(r.URL.Path) {
+			key, ok = s.bodyWriteKey(w, r) // analytics-next's "writeKey"
+		}
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="leadflow"`)
-			writeError(w, http.StatusUnauthorized, "missing API key: send \"Authorization: Bearer <key>\" (or the key as the HTTP Basic user name)")
+			writeError(w, http.StatusUnauthorized, "missing API key: send \"Authorization: Bearer <key>\" (or the key as the HTTP Basic user name, or, from analytics.js, as \"writeKey\" in the body)")
 			return
 		}
 		var got access
@@ -288,6 +315,9 @@ func (s *server) authenticate(need access, next http.HandlerFunc) http.HandlerFu
 			w.Header().Set("WWW-Authenticate", `Bearer realm="leadflow", error="invalid_token"`)
 			writeError(w, http.StatusUnauthorized, "unknown API key")
 			return
+		}
+		if got == admin && r.Header.Get("Origin") != "" && isBrowserPath(r.URL.Path) {
+			got = ingest // a page is public: whatever key it carries only sends events
 		}
 		if got < need {
 			writeError(w, http.StatusForbidden, "the ingest key may only send events; this route needs the admin key")

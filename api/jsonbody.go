@@ -45,6 +45,15 @@ func (s *server) readIngest(w http.ResponseWriter, r *http.Request) (json.RawMes
 	if err != nil {
 		return nil, err
 	}
+	if err := checkIngestBody(body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// checkIngestBody checks what readIngest checks past readBody: valid UTF-8
+// and nesting within maxBodyDepth.
+func checkIngestBody(body []byte) error {
 	if !utf8.Valid(body) {
 		off := 0
 		for off < len(body) {
@@ -54,12 +63,9 @@ func (s *server) readIngest(w http.ResponseWriter, r *http.Request) (json.RawMes
 			}
 			off += size
 		}
-		return nil, malformed(body, off, "invalid UTF-8")
+		return malformed(body, off, "invalid UTF-8")
 	}
-	if err := checkDepth(body); err != nil {
-		return nil, err
-	}
-	return body, nil
+	return checkDepth(body)
 }
 
 // checkJSON reports a body that is not exactly one JSON value.

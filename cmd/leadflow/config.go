@@ -16,6 +16,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/api"
 	"github.com/leadflow/leadflow/egress"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/temporallog"
@@ -46,6 +47,12 @@ type config struct {
 	LogLevel         string
 	LogFormat        string
 	Deployment       store.Deployment // read from the database at start (deployment.go)
+	// Integrations holds the email providers' webhook secrets (env only:
+	// secrets stay out of process listings).
+	Integrations api.Integrations
+	// BrowserOrigins are the sites whose pages may send events (CORS);
+	// empty: any.
+	BrowserOrigins []string
 
 	envErrors []error // malformed environment values found while binding flags
 }
@@ -83,6 +90,27 @@ func (c *config) bindAPI(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", env("LEADFLOW_HTTP_ADDR", "127.0.0.1:8080"), "API listen address (env LEADFLOW_HTTP_ADDR)")
 	fs.StringVar(&c.AdminKey, "admin-key", os.Getenv("LEADFLOW_ADMIN_KEY"), "API key that may do everything (env LEADFLOW_ADMIN_KEY)")
 	fs.StringVar(&c.IngestKey, "ingest-key", os.Getenv("LEADFLOW_INGEST_KEY"), "API key that may only send events (env LEADFLOW_INGEST_KEY)")
+	c.Integrations = api.Integrations{
+		SendGridVerificationKey: os.Getenv("LEADFLOW_SENDGRID_VERIFICATION_KEY"),
+		MailgunSigningKey:       os.Getenv("LEADFLOW_MAILGUN_SIGNING_KEY"),
+		PostmarkUser:            os.Getenv("LEADFLOW_POSTMARK_USER"),
+		PostmarkPassword:        os.Getenv("LEADFLOW_POSTMARK_PASSWORD"),
+	}
+	fs.Func("browser-origins", "comma-separated origins (https://www.example.com) whose pages may send events from a browser; default any (env LEADFLOW_BROWSER_ORIGINS)",
+		func(v string) error { c.BrowserOrigins = originList(v); return nil })
+	c.BrowserOrigins = originList(os.Getenv("LEADFLOW_BROWSER_ORIGINS"))
+}
+
+// originList splits the comma-separated origins setting, dropping empty
+// items.
+func originList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (c *config) bindWorker(fs *flag.FlagSet) {

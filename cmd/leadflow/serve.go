@@ -114,12 +114,17 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 
 // startAPI serves the API in the background.
 func startAPI(c *config, s *store.Store, tc client.Client, log zerolog.Logger) (*http.Server, error) {
+	if err := c.Integrations.Check(); err != nil {
+		return nil, err
+	}
 	handler := api.New(api.Config{
-		Store:     s,
-		Waker:     worker.NewWaker(tc, c.TaskQueue, c.Deployment.ID, log),
-		AdminKey:  c.AdminKey,
-		IngestKey: c.IngestKey,
-		Log:       log,
+		Store:          s,
+		Waker:          worker.NewWaker(tc, c.TaskQueue, c.Deployment.ID, log),
+		AdminKey:       c.AdminKey,
+		IngestKey:      c.IngestKey,
+		Log:            log,
+		Integrations:   c.Integrations,
+		BrowserOrigins: c.BrowserOrigins,
 		Ready: func(ctx context.Context) error {
 			if err := s.Pool.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
