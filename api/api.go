@@ -56,6 +56,9 @@ type Config struct {
 	// ContactWait is how long POST /v1/contacts waits for its event to be
 	// applied before answering 202 (default 5s).
 	ContactWait time.Duration
+	// Limits are the rate limit per client and the cap on requests served
+	// at once (see Limits; the zero value means the defaults).
+	Limits Limits
 }
 
 // Limits of the API.
@@ -91,8 +94,9 @@ type route struct {
 }
 
 type server struct {
-	cfg Config
-	log zerolog.Logger
+	cfg       Config
+	log       zerolog.Logger
+	protector *protector
 }
 
 // New returns the API's handler.
@@ -106,7 +110,7 @@ func New(cfg Config) http.Handler {
 	if cfg.ContactWait <= 0 {
 		cfg.ContactWait = DefaultContactWait
 	}
-	s := &server{cfg: cfg, log: cfg.Log}
+	s := &server{cfg: cfg, log: cfg.Log, protector: newProtector(cfg.Limits, time.Now)}
 	routes := s.routes()
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
@@ -140,7 +144,7 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s; see /openapi.yaml", r.Method, r.URL.Path))
 	})
-	return s.observe(s.recover(mux))
+	return s.observe(s.protect(s.recover(mux)))
 }
 
 // routes lists every route with the key it needs.
@@ -148,7 +152,9 @@ func (s *server) routes() []route {
 	return []route{
 		{"GET", "/healthz", public, s.healthz},
 		{"GET", "/readyz", public, s.readyz},
-		{"GET", "/metrics", public, metrics.Handler().ServeHTTP},
+		// Metrics tell about contacts and traffic: on the API's address only
+		// with the admin key (LEADFLOW_METRICS_ADDR serves them apart).
+		{"GET", "/metrics", admin, metrics.Handler().ServeHTTP},
 		{"GET", "/openapi.yaml", public, s.openapi},
 
 		{"POST", "/v1/events", ingest, s.postEvents},
@@ -349,7 +355,10 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 		err = s.cfg.Store.Pool.Ping(ctx)
 	}
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		// The cause (addresses, driver messages) goes to the log, not to
+		// whoever can reach this public route.
+		s.log.Warn().Err(err).Msg("not ready")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -103,15 +103,6 @@ func CapKey(model, ruleID, flowID, stepID string) string {
 	return model + "/" + ruleID + "/" + flowID + "/" + stepID
 }
 
-// ActivityQuery says which past events LoadStates loads: of each type in
-// Types, those since Since — all of them when its Limit is 0, else only the
-// Limit most recent.
-type ActivityQuery struct {
-	Since  time.Time
-	Types  []string
-	Limits []int
-}
-
 // CapQuery says which capped grants LoadStates loads: those with these keys
 // since Since.
 type CapQuery struct {
@@ -223,43 +214,6 @@ func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activity ActivityQ
 		}
 		return rows.Err()
 	})
-	var allTypes, limitedTypes []string
-	var limits []int
-	for i, t := range activity.Types {
-		if activity.Limits[i] == 0 {
-			allTypes = append(allTypes, t)
-		} else {
-			limitedTypes = append(limitedTypes, t)
-			limits = append(limits, activity.Limits[i])
-		}
-	}
-	readActivity := func(rows pgx.Rows) error {
-		for rows.Next() {
-			var id string
-			var a ActivityRow
-			if err := rows.Scan(&id, &a.Type, &a.At, &a.Properties); err != nil {
-				return err
-			}
-			out[id].Activity = append(out[id].Activity, a)
-		}
-		return rows.Err()
-	}
-	if len(allTypes) > 0 || len(limitedTypes) > 0 {
-		// One query, both kinds: every event of the unlimited types, and the
-		// most recent ones of the others (a count compared with N needs only
-		// the N+1 most recent), oldest first.
-		batch.Queue(`SELECT contact_id, type, occurred_at, properties FROM (
-				SELECT contact_id, type, occurred_at, properties, seq FROM events
-				WHERE contact_id = ANY($1) AND applied_at IS NOT NULL AND occurred_at > $2 AND type = ANY($3)
-				UNION ALL
-				SELECT c.id, e.type, e.occurred_at, e.properties, e.seq
-				FROM unnest($1::text[]) AS c(id)
-				CROSS JOIN unnest($4::text[], $5::int[]) AS t(type, lim)
-				CROSS JOIN LATERAL (SELECT type, occurred_at, properties, seq FROM events
-					WHERE contact_id = c.id AND type = t.type AND applied_at IS NOT NULL AND occurred_at > $2
-					ORDER BY occurred_at DESC, seq DESC LIMIT t.lim) e
-			) a ORDER BY occurred_at, seq`, ids, activity.Since, allTypes, limitedTypes, limits).Query(readActivity)
-	}
 	if len(caps.Keys) > 0 {
 		batch.Queue(`SELECT contact_id, model || '/' || rule_id || '/' || flow_id || '/' || step_id, points::float8, at FROM score_ledger
 			WHERE contact_id = ANY($1) AND at > $2 AND points > 0 AND (rule_id <> '' OR step_id <> '')
@@ -277,6 +231,9 @@ func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activity ActivityQ
 	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return nil, fmt.Errorf("error loading contact state: %w", err)
+	}
+	if err := loadActivity(ctx, tx, ids, activity, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -16,6 +16,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/api"
 	"github.com/leadflow/leadflow/egress"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/temporallog"
@@ -43,6 +44,7 @@ type config struct {
 	DeliveryRetryFor time.Duration
 	DevLoopback      bool
 	MetricsAddr      string
+	Limits           api.Limits // see bindLimits
 	LogLevel         string
 	LogFormat        string
 	Deployment       store.Deployment // read from the database at start (deployment.go)
@@ -83,6 +85,8 @@ func (c *config) bindAPI(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", env("LEADFLOW_HTTP_ADDR", "127.0.0.1:8080"), "API listen address (env LEADFLOW_HTTP_ADDR)")
 	fs.StringVar(&c.AdminKey, "admin-key", os.Getenv("LEADFLOW_ADMIN_KEY"), "API key that may do everything (env LEADFLOW_ADMIN_KEY)")
 	fs.StringVar(&c.IngestKey, "ingest-key", os.Getenv("LEADFLOW_INGEST_KEY"), "API key that may only send events (env LEADFLOW_INGEST_KEY)")
+	c.bindLimits(fs)
+	c.bindMetrics(fs)
 }
 
 func (c *config) bindWorker(fs *flag.FlagSet) {
