@@ -30,6 +30,7 @@ type HotConfig struct {
 	HotEvents   int    // events of the hot contact in the window (default 100,000)
 	QuietEvents int    // events of the quiet contact (default 100)
 	Samples     int    // measured events per contact (default 50)
+	Keep        bool   // leave the database for inspection
 	Log         io.Writer
 }
 
@@ -75,7 +76,9 @@ func RunHot(ctx context.Context, cfg HotConfig) (*HotResult, error) {
 	if err := recreateDatabase(ctx, cfg.DatabaseURL, cfg.Database); err != nil {
 		return nil, err
 	}
-	defer func() { _ = dropDatabases(context.Background(), cfg.DatabaseURL, cfg.Database) }()
+	if !cfg.Keep {
+		defer func() { _ = dropDatabases(context.Background(), cfg.DatabaseURL, cfg.Database) }()
+	}
 	u, err := withDatabase(cfg.DatabaseURL, cfg.Database)
 	if err != nil {
 		return nil, err

@@ -26,15 +26,14 @@ type Catalog struct {
 	// and the most it compares against (see store.ActivityQuery).
 	ActivityMatchers []store.ActivityMatcher
 	ActivityWindow   time.Duration
-	// CapKeys are the capped rules and steps (store.CapKey), CapWindow the
-	// longest cap period.
-	CapKeys   []string
+	// Caps are the capped rules and steps, CapWindow the longest cap period.
+	Caps      []store.CapRef
 	CapWindow time.Duration
 }
 
 // capQuery is what LoadStates must load for caps evaluated at now.
 func (cat *Catalog) capQuery(now time.Time) store.CapQuery {
-	return store.CapQuery{Keys: cat.CapKeys, Since: now.Add(-cat.CapWindow)}
+	return store.CapQuery{Caps: cat.Caps, Since: now.Add(-cat.CapWindow)}
 }
 
 // FlowVersion is a flow at a published version.
@@ -275,8 +274,8 @@ func eventTypeOf(t *flows.Trigger) string {
 }
 
 func (cat *Catalog) computeCapNeeds() {
-	add := func(key string, c *flows.Cap) {
-		cat.CapKeys = append(cat.CapKeys, key)
+	add := func(ref store.CapRef, c *flows.Cap) {
+		cat.Caps = append(cat.Caps, ref)
 		if c.Period.Duration > cat.CapWindow {
 			cat.CapWindow = c.Period.Duration
 		}
@@ -284,19 +283,19 @@ func (cat *Catalog) computeCapNeeds() {
 	for _, m := range cat.Models {
 		for _, r := range m.Model.Engagement {
 			if r.Cap != nil {
-				add(store.CapKey(m.Model.ID, r.ID, "", ""), r.Cap)
+				add(store.CapRef{Model: m.Model.ID, RuleID: r.ID}, r.Cap)
 			}
 		}
 	}
-	// Keys come from the current versions: a run still on an older version
+	// Refs come from the current versions: a run still on an older version
 	// whose step was capped only there sees its cap usage from this
 	// transaction alone.
 	for _, f := range cat.Flows {
 		for _, s := range f.Flow.Steps {
 			if s.Type == flows.StepLeadScore && s.Cap != nil {
-				add(store.CapKey(s.Model, "", f.Flow.ID, s.ID), s.Cap)
+				add(store.CapRef{Model: s.Model, FlowID: f.Flow.ID, StepID: s.ID}, s.Cap)
 			}
 		}
 	}
-	sort.Strings(cat.CapKeys)
+	sort.Slice(cat.Caps, func(i, j int) bool { return cat.Caps[i].Key() < cat.Caps[j].Key() })
 }

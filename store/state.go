@@ -98,15 +98,27 @@ type CapGrant struct {
 	At     time.Time
 }
 
-// CapKey identifies what a cap limits: a model's rule, or a flow's step.
+// CapKey identifies what a cap limits: a model's rule, or a flow's step
+// (ids joined with NUL, which no id holds).
 func CapKey(model, ruleID, flowID, stepID string) string {
-	return model + "/" + ruleID + "/" + flowID + "/" + stepID
+	return model + "\x00" + ruleID + "\x00" + flowID + "\x00" + stepID
 }
 
-// CapQuery says which capped grants LoadStates loads: those with these keys
-// since Since.
+// CapRef is a capped rule (Model, RuleID) or flow step (Model, FlowID,
+// StepID).
+type CapRef struct {
+	Model, RuleID, FlowID, StepID string
+}
+
+// Key is the ref's CapKey.
+func (r CapRef) Key() string { return CapKey(r.Model, r.RuleID, r.FlowID, r.StepID) }
+
+// CapQuery says which capped grants LoadStates loads: the positive grants of
+// these rules and steps since Since. The read is served by an index on
+// (contact, model, rule, flow, step, at), so it costs what the grants in the
+// period are, not what the contact's whole ledger is.
 type CapQuery struct {
-	Keys  []string
+	Caps  []CapRef
 	Since time.Time
 }
 
@@ -214,16 +226,29 @@ func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activity ActivityQ
 		}
 		return rows.Err()
 	})
-	if len(caps.Keys) > 0 {
-		batch.Queue(`SELECT contact_id, model || '/' || rule_id || '/' || flow_id || '/' || step_id, points::float8, at FROM score_ledger
-			WHERE contact_id = ANY($1) AND at > $2 AND points > 0 AND (rule_id <> '' OR step_id <> '')
-			AND model || '/' || rule_id || '/' || flow_id || '/' || step_id = ANY($3)`, ids, caps.Since, caps.Keys).Query(func(rows pgx.Rows) error {
+	if len(caps.Caps) > 0 {
+		var models, rules, flowIDs, steps []string
+		for _, c := range caps.Caps {
+			models, rules, flowIDs, steps = append(models, c.Model), append(rules, c.RuleID), append(flowIDs, c.FlowID), append(steps, c.StepID)
+		}
+		// One index probe per contact and capped rule (OFFSET 0 keeps the
+		// planner from turning the lateral read into a scan of the contact's
+		// whole ledger when its statistics are stale).
+		batch.Queue(`SELECT c.id, k.model, k.rule_id, k.flow_id, k.step_id, l.points, l.at
+			FROM unnest($1::text[]) AS c(id)
+			CROSS JOIN unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS k(model, rule_id, flow_id, step_id)
+			CROSS JOIN LATERAL (SELECT points::float8 AS points, at FROM score_ledger
+				WHERE contact_id = c.id AND model = k.model AND rule_id = k.rule_id AND flow_id = k.flow_id
+				AND step_id = k.step_id AND at > $2 AND points > 0 OFFSET 0) l`,
+			ids, caps.Since, models, rules, flowIDs, steps).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var id string
+				var ref CapRef
 				var g CapGrant
-				if err := rows.Scan(&id, &g.Key, &g.Points, &g.At); err != nil {
+				if err := rows.Scan(&id, &ref.Model, &ref.RuleID, &ref.FlowID, &ref.StepID, &g.Points, &g.At); err != nil {
 					return err
 				}
+				g.Key = ref.Key()
 				out[id].CapGrants = append(out[id].CapGrants, g)
 			}
 			return rows.Err()

@@ -81,6 +81,7 @@ difference fails the run (exit 1). --quick finishes in under two minutes.`, stde
 	fs.BoolVar(&runHot, "hot", false, "run only the hot-contact scenario: the per-event apply time of a contact with --hot-events events counted by filtered rules, against a quiet contact (engine alone, no HTTP or Temporal)")
 	fs.IntVar(&hot.HotEvents, "hot-events", 100_000, "with --hot, the hot contact's events in the window")
 	fs.IntVar(&hot.Samples, "hot-samples", 50, "with --hot, events measured per contact")
+	fs.BoolVar(&hot.Keep, "hot-keep", false, "with --hot, leave its database (<database>_hot) for inspection")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
