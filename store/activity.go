@@ -16,15 +16,16 @@ import (
 // decide any count it is compared against, at Now or later.
 //
 // A count compared with n (eq, neq, gt, gte, lt, lte n, or a frequency
-// rule's "exactly the n-th") depends only on min(count, n+1). Events are
-// read newest first from Now back to Since, and oldest first after Now
-// (events dated in the future), page by page, until every matcher of the
-// type has seen its Need matching events in each direction or the events
-// run out. The loaded set is then, for every matcher and every window
-// (t−w, t] with t ≥ Now, either every matching event in it or at least Need
-// of them — so every count condition and frequency rule evaluates, and
-// changes over time, exactly as with every event loaded. What one applied
-// event costs no longer grows with the contact's history.
+// rule's "exactly the n-th") depends only on min(count, n+1). Events dated
+// up to Now are read newest first, page by page, until every matcher of the
+// type has seen its Need matching events or the events run out; events
+// dated after Now (the edge accepts at most 24 hours ahead) are all read.
+// For every window (t−w, t] with t ≥ Now, its events dated up to Now are
+// the newest ones, so the loaded set holds either every matching event of
+// the window or at least Need of them: every count condition and frequency
+// rule evaluates, and changes over time, exactly as with every event
+// loaded. What one applied event costs no longer grows with the contact's
+// history (only with its future-dated events).
 type ActivityQuery struct {
 	Since    time.Time
 	Now      time.Time
@@ -36,8 +37,8 @@ type ActivityMatcher struct {
 	Type string
 	// Match tells whether an event of Type is counted (nil: every one).
 	Match func(properties map[string]any) bool
-	// Need is the most matching events the evaluation needs on each side of
-	// Now: the largest count compared against, plus one.
+	// Need is the most matching events dated up to Now the evaluation needs:
+	// the largest count compared against, plus one.
 	Need int
 	// Selective: Match may refuse many events, so read bigger pages.
 	Selective bool
@@ -49,11 +50,12 @@ const (
 	activityPageMax      = 4096
 )
 
-// activityCursor reads one contact's events of one type in one direction.
+// activityCursor reads one contact's events of one type: newest first up to
+// Now, or (future) every one after Now, oldest first.
 type activityCursor struct {
 	contact  string
 	typ      string
-	future   bool // oldest first after Now, else newest first up to Now
+	future   bool
 	matchers []ActivityMatcher
 	seen     []int // matching events seen, per matcher
 	page     int
@@ -63,6 +65,9 @@ type activityCursor struct {
 }
 
 func (c *activityCursor) satisfied() bool {
+	if c.future {
+		return false // every one is read
+	}
 	for i, m := range c.matchers {
 		if c.seen[i] < m.Need {
 			return false
@@ -152,7 +157,7 @@ func loadActivity(ctx context.Context, tx pgx.Tx, ids []string, q ActivityQuery,
 				kept[c.contact] = append(kept[c.contact], r)
 			}
 		}
-		if len(rows) < c.page || c.satisfied() {
+		if c.future || len(rows) < c.page || c.satisfied() {
 			c.done = true
 		}
 		c.page = min(c.page*2, activityPageMax)
@@ -172,8 +177,8 @@ func loadActivity(ctx context.Context, tx pgx.Tx, ids []string, q ActivityQuery,
 		FROM unnest($1::text[]) AS c(id)
 		CROSS JOIN unnest($2::text[], $3::int[]) AS t(type, lim)
 		CROSS JOIN LATERAL (SELECT occurred_at, seq, properties FROM events
-			WHERE contact_id = c.id AND type = t.type AND applied_at IS NOT NULL AND occurred_at > $5
-			ORDER BY occurred_at, seq LIMIT t.lim) e`, ids, types, firstPage, q.Since, q.Now)
+			WHERE contact_id = c.id AND type = t.type AND applied_at IS NOT NULL AND occurred_at > $5) e`,
+		ids, types, firstPage, q.Since, q.Now)
 	if err != nil {
 		return fmt.Errorf("error loading past events: %w", err)
 	}
@@ -212,15 +217,9 @@ func loadActivity(ctx context.Context, tx pgx.Tx, ids []string, q ActivityQuery,
 		b := &pgx.Batch{}
 		for _, c := range open {
 			c := c
-			sql := `SELECT occurred_at, seq, properties FROM events
+			b.Queue(`SELECT occurred_at, seq, properties FROM events
 				WHERE contact_id = $1 AND type = $2 AND applied_at IS NOT NULL AND occurred_at > $3 AND (occurred_at, seq) < ($4, $5)
-				ORDER BY occurred_at DESC, seq DESC LIMIT $6`
-			if c.future {
-				sql = `SELECT occurred_at, seq, properties FROM events
-				WHERE contact_id = $1 AND type = $2 AND applied_at IS NOT NULL AND occurred_at > $3 AND (occurred_at, seq) > ($4, $5)
-				ORDER BY occurred_at, seq LIMIT $6`
-			}
-			b.Queue(sql, c.contact, c.typ, q.Since, c.at, c.seq, c.page).Query(func(rows pgx.Rows) error {
+				ORDER BY occurred_at DESC, seq DESC LIMIT $6`, c.contact, c.typ, q.Since, c.at, c.seq, c.page).Query(func(rows pgx.Rows) error {
 				var page []activityRow
 				for rows.Next() {
 					r := activityRow{contact: c.contact, typ: c.typ, future: c.future}
