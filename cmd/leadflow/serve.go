@@ -86,6 +86,10 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "leadflow api: set LEADFLOW_ADMIN_KEY and LEADFLOW_INGEST_KEY (or --admin-key / --ingest-key)")
 		return 2
 	}
+	if len(c.envErrors) > 0 {
+		fmt.Fprintln(stderr, "leadflow api:", errors.Join(c.envErrors...))
+		return 2
+	}
 	ctx, cancel := interruptContext()
 	defer cancel()
 	s, err := store.Open(ctx, c.DatabaseURL, false)
@@ -117,6 +121,9 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 
 // startAPI serves the API in the background.
 func startAPI(c *config, s *store.Store, tc client.Client, log zerolog.Logger) (*http.Server, error) {
+	if len(c.envErrors) > 0 {
+		return nil, errors.Join(c.envErrors...)
+	}
 	handler := api.New(api.Config{
 		Store:     s,
 		Waker:     worker.NewWaker(tc, c.TaskQueue, c.Deployment.ID, log),
@@ -293,25 +300,25 @@ func serveMetrics(c *config, log zerolog.Logger) error {
 // bindLimits binds the API's protection (see api.Limits): 0 keeps a
 // default, a negative value turns the limit off.
 func (c *config) bindLimits(fs *flag.FlagSet) {
-	fs.Float64Var(&c.Limits.RateLimit, "rate-limit", envNumber("LEADFLOW_RATE_LIMIT", 0.0),
+	fs.Float64Var(&c.Limits.RateLimit, "rate-limit", envNumber(c, "LEADFLOW_RATE_LIMIT", 0.0),
 		fmt.Sprintf("requests per second per client (API key; ingest key per address; address without a key); 0: %d, -1: no limit (env LEADFLOW_RATE_LIMIT)", api.DefaultRateLimit))
-	fs.IntVar(&c.Limits.RateBurst, "rate-burst", envNumber("LEADFLOW_RATE_BURST", 0),
+	fs.IntVar(&c.Limits.RateBurst, "rate-burst", envNumber(c, "LEADFLOW_RATE_BURST", 0),
 		fmt.Sprintf("requests a client may send at once beyond the rate; 0: %d (env LEADFLOW_RATE_BURST)", api.DefaultRateBurst))
-	fs.IntVar(&c.Limits.MaxConcurrent, "max-concurrent", envNumber("LEADFLOW_MAX_CONCURRENT", 0),
+	fs.IntVar(&c.Limits.MaxConcurrent, "max-concurrent", envNumber(c, "LEADFLOW_MAX_CONCURRENT", 0),
 		fmt.Sprintf("requests served at once; others wait up to %s, then 503; 0: %d, -1: no limit (env LEADFLOW_MAX_CONCURRENT)", api.DefaultQueueWait, api.DefaultMaxConcurrent))
 }
 
 // envNumber reads a number from the environment; a value that does not
-// parse stops the program with a message naming the variable.
-func envNumber[T int | float64](name string, def T) T {
+// parse is recorded in c.envErrors (the command then refuses to start).
+func envNumber[T int | float64](c *config, name string, def T) T {
 	raw := os.Getenv(name)
 	if raw == "" {
 		return def
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
 	if err != nil || float64(T(f)) != f {
-		fmt.Fprintf(os.Stderr, "leadflow: %s=%q: want a number such as %v\n", name, raw, T(1))
-		os.Exit(2)
+		c.envErrors = append(c.envErrors, fmt.Errorf("%s=%q is not a number (e.g. %v)", name, raw, T(1)))
+		return def
 	}
 	return T(f)
 }
