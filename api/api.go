@@ -63,6 +63,9 @@ type Config struct {
 	// may send events from a browser (CORS on the Segment routes); empty
 	// allows every origin.
 	BrowserOrigins []string
+	// Limits are the rate limit per client and the cap on requests served
+	// at once (see Limits; the zero value means the defaults).
+	Limits Limits
 }
 
 // Limits of the API.
@@ -101,6 +104,7 @@ type server struct {
 	cfg          Config
 	log          zerolog.Logger
 	integrations integrations
+	protector    *protector
 }
 
 // New returns the API's handler.
@@ -114,7 +118,7 @@ func New(cfg Config) http.Handler {
 	if cfg.ContactWait <= 0 {
 		cfg.ContactWait = DefaultContactWait
 	}
-	s := &server{cfg: cfg, log: cfg.Log, integrations: newIntegrations(cfg.Integrations)}
+	s := &server{cfg: cfg, log: cfg.Log, integrations: newIntegrations(cfg.Integrations), protector: newProtector(cfg.Limits, time.Now)}
 	routes := s.routes()
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
@@ -148,7 +152,7 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s; see /openapi.yaml", r.Method, r.URL.Path))
 	})
-	return s.observe(s.recover(s.cors(mux)))
+	return s.observe(s.protect(s.recover(s.cors(mux))))
 }
 
 // routes lists every route with the key it needs.
@@ -156,7 +160,9 @@ func (s *server) routes() []route {
 	return []route{
 		{"GET", "/healthz", public, s.healthz},
 		{"GET", "/readyz", public, s.readyz},
-		{"GET", "/metrics", public, metrics.Handler().ServeHTTP},
+		// Metrics tell about contacts and traffic: on the API's address only
+		// with the admin key (LEADFLOW_METRICS_ADDR serves them apart).
+		{"GET", "/metrics", admin, metrics.Handler().ServeHTTP},
 		{"GET", "/openapi.yaml", public, s.openapi},
 
 		{"POST", "/v1/events", ingest, s.postEvents},
@@ -379,7 +385,10 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 		err = s.cfg.Store.Pool.Ping(ctx)
 	}
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		// The cause (addresses, driver messages) goes to the log, not to
+		// whoever can reach this public route.
+		s.log.Warn().Err(err).Msg("not ready")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})

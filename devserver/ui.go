@@ -47,6 +47,9 @@ func startUI(port int, frontend string, zl zerolog.Logger) (string, func(), erro
 		CORS:                uiconfig.CORS{CookieInsecure: true},
 		HideLogs:            true,
 		DisableNewsFetch:    true,
+		// Read-only: no terminate, cancel, signal, reset or start from the
+		// UI; partition workflows are leadflow's to run.
+		DisableWriteActions: true,
 	}))
 	errc := make(chan error, 1)
 	go func() { errc <- ui.Start() }()

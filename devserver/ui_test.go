@@ -29,4 +29,12 @@ func TestUI(t *testing.T) {
 	resp.Body.Close()
 	t.Logf("api: %d %.300s", resp.StatusCode, b)
 	require.Equal(t, 200, resp.StatusCode)
+
+	// Read-only: the UI offers no write actions, and its server refuses them.
+	resp, err = http.Get("http://" + s.UIAddress() + "/api/v1/settings")
+	require.NoError(t, err)
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	require.Contains(t, string(b), `"DisableWriteActions":true`)
 }

@@ -98,7 +98,10 @@ func (st *stack) scored(score float64, within time.Duration, ids ...string) {
 // failedTotal reads leadflow_events_failed_total from /metrics.
 func (st *stack) failedTotal() float64 {
 	st.t.Helper()
-	resp, err := http.Get(st.URL + "/metrics")
+	req, err := http.NewRequest("GET", st.URL+"/metrics", nil)
+	require.NoError(st.t, err)
+	req.Header.Set("Authorization", "Bearer "+adminKey) // /metrics on the API's address needs it
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(st.t, err)
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)

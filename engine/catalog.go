@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"sync"
@@ -21,19 +22,18 @@ type Catalog struct {
 	Segments []*SegmentVersion
 	Pure     *flows.Catalog
 	// Activity: which past events evaluation needs (events conditions and
-	// frequency rules), relative to the time of evaluation.
-	ActivityTypes  []string
-	ActivityLimits []int // per type: 0 = every event in the window, else the most recent n
-	ActivityWindow time.Duration
-	// CapKeys are the capped rules and steps (store.CapKey), CapWindow the
-	// longest cap period.
-	CapKeys   []string
+	// frequency rules), relative to the time of evaluation: what each counts
+	// and the most it compares against (see store.ActivityQuery).
+	ActivityMatchers []store.ActivityMatcher
+	ActivityWindow   time.Duration
+	// Caps are the capped rules and steps, CapWindow the longest cap period.
+	Caps      []store.CapRef
 	CapWindow time.Duration
 }
 
 // capQuery is what LoadStates must load for caps evaluated at now.
 func (cat *Catalog) capQuery(now time.Time) store.CapQuery {
-	return store.CapQuery{Keys: cat.CapKeys, Since: now.Add(-cat.CapWindow)}
+	return store.CapQuery{Caps: cat.Caps, Since: now.Add(-cat.CapWindow)}
 }
 
 // FlowVersion is a flow at a published version.
@@ -159,23 +159,27 @@ func decodeOne(id string, body []byte) (flows.Document, error) {
 
 // activityQuery is what LoadStates must load for evaluation at now.
 func (cat *Catalog) activityQuery(now time.Time) store.ActivityQuery {
-	return store.ActivityQuery{Since: now.Add(-cat.ActivityWindow), Types: cat.ActivityTypes, Limits: cat.ActivityLimits}
+	return store.ActivityQuery{Since: now.Add(-cat.ActivityWindow), Now: now, Matchers: cat.ActivityMatchers}
 }
 
-// computeActivityNeeds works out which past events evaluation needs. A
-// count compared with n, over events of a type without filters, needs only
-// the n+2 most recent (the +2 also tells when the count will change); with
-// filters, every event of the type in the window.
+// computeActivityNeeds works out which past events evaluation needs: one
+// matcher per distinct events condition (type and filters) and frequency
+// rule (trigger), needing as many matching events as the largest count it
+// is compared with, plus one — a count compared with n depends only on
+// min(count, n+1). So what one event costs to apply stays bounded however
+// many events the contact has.
 func (cat *Catalog) computeActivityNeeds() {
-	limit := map[string]int{} // type -> n, or -1 for all
-	need := func(typ string, filtered bool, n int) {
-		cur, seen := limit[typ]
-		switch {
-		case filtered || cur == -1:
-			limit[typ] = -1
-		case !seen || n > cur:
-			limit[typ] = n
+	type need struct {
+		m     store.ActivityMatcher
+		order int
+	}
+	needs := map[string]*need{} // by what the matcher counts
+	add := func(key string, m store.ActivityMatcher) {
+		if n := needs[key]; n != nil {
+			n.m.Need = max(n.m.Need, m.Need)
+			return
 		}
+		needs[key] = &need{m: m, order: len(needs)}
 	}
 	var window time.Duration
 	widen := func(d time.Duration) {
@@ -195,9 +199,17 @@ func (cat *Catalog) computeActivityNeeds() {
 			walk(&c.Any[i])
 		}
 		walk(c.Not)
-		if c.Events != nil {
-			need(c.Events.Type, len(c.Events.Filters) > 0, c.Events.Count+2)
-			widen(c.Events.Within.Duration)
+		if e := c.Events; e != nil {
+			m := store.ActivityMatcher{Type: e.Type, Need: e.Count + 1}
+			key := "events\x00" + e.Type
+			if len(e.Filters) > 0 {
+				filters := e.Filters
+				m.Match = func(p map[string]any) bool { return flows.MatchFilters(filters, p) }
+				m.Selective = true
+				key += "\x00" + canonicalJSON(filters)
+			}
+			add(key, m)
+			widen(e.Within.Duration)
 		}
 	}
 	for _, s := range cat.Segments {
@@ -212,12 +224,17 @@ func (cat *Catalog) computeActivityNeeds() {
 		for i := range m.Model.Profile {
 			walk(&m.Model.Profile[i].When)
 		}
-		for _, r := range m.Model.Engagement {
+		for i := range m.Model.Engagement {
+			r := &m.Model.Engagement[i]
 			if r.Frequency == nil {
 				continue
 			}
-			filtered := len(r.On.Filters) > 0 || r.On.URL != "" || r.On.Form != "" || r.On.Tag != "" || r.On.Field != "" || r.On.Segment != ""
-			need(eventTypeOf(&r.On), filtered, r.Frequency.Count+2)
+			typ, on := eventTypeOf(&r.On), &r.On
+			add("frequency\x00"+canonicalJSON(on), store.ActivityMatcher{
+				Type: typ, Need: r.Frequency.Count + 1,
+				Match:     func(p map[string]any) bool { return flows.MatchTrigger(on, flows.Event{Type: typ, Properties: p}) },
+				Selective: len(on.Filters) > 0 || on.URL != "" || on.Form != "" || on.Tag != "" || on.Field != "" || on.Segment != "",
+			})
 			w := r.Frequency.Within.Duration
 			if w == 0 {
 				w = 365 * 24 * time.Hour
@@ -225,17 +242,27 @@ func (cat *Catalog) computeActivityNeeds() {
 			widen(w)
 		}
 	}
-	for t := range limit {
-		if flows.IsDerivedEventType(t) {
+	list := make([]*need, 0, len(needs))
+	for _, n := range needs {
+		if flows.IsDerivedEventType(n.m.Type) {
 			continue // never in the log: only a client could have written one
 		}
-		cat.ActivityTypes = append(cat.ActivityTypes, t)
+		list = append(list, n)
 	}
-	sort.Strings(cat.ActivityTypes)
-	for _, t := range cat.ActivityTypes {
-		cat.ActivityLimits = append(cat.ActivityLimits, max(limit[t], 0))
+	sort.Slice(list, func(i, j int) bool { return list[i].order < list[j].order })
+	for _, n := range list {
+		cat.ActivityMatchers = append(cat.ActivityMatchers, n.m)
 	}
 	cat.ActivityWindow = window
+}
+
+// canonicalJSON is a stable text of v, to tell equal matchers apart.
+func canonicalJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 // eventTypeOf is the event type a trigger listens to.
@@ -247,8 +274,8 @@ func eventTypeOf(t *flows.Trigger) string {
 }
 
 func (cat *Catalog) computeCapNeeds() {
-	add := func(key string, c *flows.Cap) {
-		cat.CapKeys = append(cat.CapKeys, key)
+	add := func(ref store.CapRef, c *flows.Cap) {
+		cat.Caps = append(cat.Caps, ref)
 		if c.Period.Duration > cat.CapWindow {
 			cat.CapWindow = c.Period.Duration
 		}
@@ -256,19 +283,19 @@ func (cat *Catalog) computeCapNeeds() {
 	for _, m := range cat.Models {
 		for _, r := range m.Model.Engagement {
 			if r.Cap != nil {
-				add(store.CapKey(m.Model.ID, r.ID, "", ""), r.Cap)
+				add(store.CapRef{Model: m.Model.ID, RuleID: r.ID}, r.Cap)
 			}
 		}
 	}
-	// Keys come from the current versions: a run still on an older version
+	// Refs come from the current versions: a run still on an older version
 	// whose step was capped only there sees its cap usage from this
 	// transaction alone.
 	for _, f := range cat.Flows {
 		for _, s := range f.Flow.Steps {
 			if s.Type == flows.StepLeadScore && s.Cap != nil {
-				add(store.CapKey(s.Model, "", f.Flow.ID, s.ID), s.Cap)
+				add(store.CapRef{Model: s.Model, FlowID: f.Flow.ID, StepID: s.ID}, s.Cap)
 			}
 		}
 	}
-	sort.Strings(cat.CapKeys)
+	sort.Slice(cat.Caps, func(i, j int) bool { return cat.Caps[i].Key() < cat.Caps[j].Key() })
 }

@@ -78,11 +78,14 @@ func (a *applier) expire(mv *ModelVersion, s *store.ScoreRow, eventID string) er
 	}
 	for _, g := range grants {
 		a.ch.ExpiredLedger = append(a.ch.ExpiredLedger, g.id)
-		s.Engagement = flows.RoundPoints(s.Engagement - g.points)
+		// The grant's points go, within the score bound (see
+		// flows.ClampScoreDelta): the ledger records what was taken.
+		delta := flows.ClampScoreDelta(s.Score, s.Score, flows.RoundPoints(-g.points))
+		s.Engagement = flows.RoundPoints(s.Engagement + delta)
 		s.Score = flows.RoundPoints(s.Profile + s.Engagement)
 		a.ch.TouchScore(a.st, mv.Model.ID)
 		a.ch.Ledger = append(a.ch.Ledger, store.LedgerRow{
-			ContactID: a.st.Contact.ID, Model: mv.Model.ID, Points: -g.points, Kind: "expiry",
+			ContactID: a.st.Contact.ID, Model: mv.Model.ID, Points: delta, Kind: "expiry",
 			Reason:       fmt.Sprintf("%g points given %s expired after %s", g.points, g.at.UTC().Format(time.RFC3339), mv.Model.Decay.ExpireAfter.Duration),
 			ModelVersion: mv.Version, EventID: eventID, At: a.now, IdemKey: fmt.Sprintf("expire:%d", g.id),
 		})

@@ -52,7 +52,7 @@ func (a *applier) materializeDecay(mv *ModelVersion, s *store.ScoreRow, eventID 
 		return
 	}
 	decayed := flows.DecayedEngagement(m.Decay, s.Engagement, s.EngagementAsOf, a.now)
-	delta := flows.RoundPoints(decayed - s.Engagement)
+	delta := flows.ClampScoreDelta(s.Score, s.Score, flows.RoundPoints(decayed-s.Engagement))
 	s.EngagementAsOf = a.now
 	a.ch.TouchScore(a.st, m.ID)
 	if delta == 0 {
@@ -67,7 +67,10 @@ func (a *applier) materializeDecay(mv *ModelVersion, s *store.ScoreRow, eventID 
 	})
 }
 
-// give applies a grant of engagement points.
+// give applies a grant of engagement points. A score stays within
+// ±flows.MaxScore: a grant that would take it past the bound gives only the
+// points up to it (none at the bound), and the ledger row records the points
+// actually given, so that the ledger still sums to the score.
 func (a *applier) give(g grant) {
 	if g.points == 0 {
 		return
@@ -75,11 +78,18 @@ func (a *applier) give(g grant) {
 	m := g.model.Model
 	s := a.score(m.ID)
 	a.materializeDecay(g.model, s, g.eventID)
-	s.Engagement = flows.RoundPoints(s.Engagement + g.points)
+	points := flows.ClampScoreDelta(s.Score, s.Score, flows.RoundPoints(g.points))
+	if points == 0 {
+		return
+	}
+	if points != flows.RoundPoints(g.points) {
+		g.reason = fmt.Sprintf("%s (%g of %g points: scores are kept within ±%d)", g.reason, points, flows.RoundPoints(g.points), int64(flows.MaxScore))
+	}
+	s.Engagement = flows.RoundPoints(s.Engagement + points)
 	s.Score = flows.RoundPoints(s.Profile + s.Engagement)
 	a.ch.TouchScore(a.st, m.ID)
 	row := store.LedgerRow{
-		ContactID: a.st.Contact.ID, Model: m.ID, Points: flows.RoundPoints(g.points), Kind: g.kind, Reason: g.reason,
+		ContactID: a.st.Contact.ID, Model: m.ID, Points: points, Kind: g.kind, Reason: g.reason,
 		RuleID: g.ruleID, ModelVersion: g.model.Version, FlowID: g.flowID, FlowVersion: g.flowVer, StepID: g.stepID,
 		RunID: g.runID, EventID: g.eventID, At: a.now, IdemKey: g.idemKey,
 	}
@@ -183,12 +193,15 @@ func (a *applier) rescoreProfile(eventID string) error {
 			ids[id] = true
 		}
 		for _, id := range sortedKeys(ids) {
-			delta := flows.RoundPoints(want[id] - s.ProfileRules[id])
+			// Each rule's entry records the points it actually holds, which
+			// the score bound may make less than the rule's points.
+			delta := flows.ClampScoreDelta(s.Score, s.Profile, flows.RoundPoints(want[id]-s.ProfileRules[id]))
 			if delta == 0 {
 				continue
 			}
-			if _, ok := want[id]; ok {
-				s.ProfileRules[id] = want[id]
+			_, wanted := want[id]
+			if held := flows.RoundPoints(s.ProfileRules[id] + delta); wanted || held != 0 {
+				s.ProfileRules[id] = held
 			} else {
 				delete(s.ProfileRules, id)
 			}

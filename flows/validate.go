@@ -679,6 +679,9 @@ func (v *validation) trigger(t *Trigger, p jpath, modelID string) {
 	case TriggerSegmentEntered, TriggerSegmentExited:
 		v.refSegment(t.Segment, p.f("segment"))
 	case TriggerScoreThresholdCrossed:
+		if t.Score != nil {
+			v.scoreMark(*t.Score, p.f("score"))
+		}
 		if modelID != "" && t.Model == modelID {
 			v.errf(p.f("model"), "a rule of model %q cannot be triggered by its own thresholds (it would feed back into itself); use a threshold action or another model", modelID)
 		} else {
@@ -787,6 +790,13 @@ func (v *validation) step(s *Step, p jpath, inActions bool) {
 	switch s.Type {
 	case StepLeadScore:
 		v.refModel(s.Model, p.f("model"))
+		if s.Points != nil {
+			if s.Op == ScoreSet {
+				v.scoreMark(*s.Points, p.f("points"))
+			} else {
+				v.rulePoints(*s.Points, p.f("points"))
+			}
+		}
 		if s.Points != nil && *s.Points < 0 && (s.Op == ScoreAdd || s.Op == ScoreSubtract) {
 			v.errf(p.f("points"), `must not be negative with op %q; use op "%s" with %v points instead`, s.Op, map[string]string{ScoreAdd: ScoreSubtract, ScoreSubtract: ScoreAdd}[s.Op], -*s.Points)
 		}
@@ -837,6 +847,8 @@ func (v *validation) positive(d Duration, p jpath, example string) {
 func (v *validation) cap(c *Cap, p jpath) {
 	if c.Points <= 0 {
 		v.errf(p.f("points"), `must be greater than 0 (the most points per period), e.g. "cap": {"points": 20, "period": "1d"}`)
+	} else {
+		v.capPoints(c.Points, p.f("points"))
 	}
 	if c.Period.Duration <= 0 {
 		v.errf(p.f("period"), `must be greater than 0, e.g. "cap": {"points": 20, "period": "1d"}`)
@@ -1139,6 +1151,7 @@ func (v *validation) condition(c *Condition, p jpath, ctx condCtx) {
 		}
 	}
 	if c.Score != nil {
+		v.scoreMark(c.Score.Value, p.f("score").f("value"))
 		if c.Score.Model != "" && c.Score.Model == ctx.model {
 			v.errf(p.f("score").f("model"), "a profile rule of model %q cannot depend on its own score; use another model or the contact's fields", ctx.model)
 		} else {
@@ -1263,6 +1276,7 @@ func (v *validation) scoreModel(m *ScoreModel) {
 	bp := jpath{{name: "bands"}}
 	names := map[string]int{}
 	for i, b := range m.Bands {
+		v.scoreMark(b.Min, bp.i(i).f("min"))
 		if i > 0 && b.Min <= m.Bands[i-1].Min {
 			v.errDeps(bp.i(i).f("min"), []jpath{bp.i(i - 1).f("min")}, "bands must be in strictly ascending order of min: %s is not above %s (bands[%d]); reorder the bands or fix the min", fmtNum(b.Min), fmtNum(m.Bands[i-1].Min), i-1)
 		}
@@ -1290,6 +1304,7 @@ func (v *validation) scoreModel(m *ScoreModel) {
 	for i := range m.Profile {
 		r := &m.Profile[i]
 		ruleID(r.ID, pp.i(i).f("id"))
+		v.rulePoints(r.Points, pp.i(i).f("points"))
 		v.condition(&r.When, pp.i(i).f("when"), condCtx{model: m.ID})
 	}
 	ep := jpath{{name: "engagement"}}
@@ -1297,6 +1312,7 @@ func (v *validation) scoreModel(m *ScoreModel) {
 		r := &m.Engagement[i]
 		rp := ep.i(i)
 		ruleID(r.ID, rp.f("id"))
+		v.rulePoints(r.Points, rp.f("points"))
 		v.trigger(&r.On, rp.f("on"), m.ID)
 		if r.Cap != nil {
 			v.cap(r.Cap, rp.f("cap"))
@@ -1332,6 +1348,10 @@ func (v *validation) scoreModel(m *ScoreModel) {
 			} else {
 				thIDs[th.ID] = i
 			}
+		}
+		v.scoreMark(th.Score, p.f("score"))
+		if th.RearmBelow != nil {
+			v.scoreMark(*th.RearmBelow, p.f("rearm_below"))
 		}
 		if th.RearmBelow != nil && *th.RearmBelow >= th.Score {
 			v.errDeps(p.f("rearm_below"), []jpath{p.f("score")}, "must be below the threshold's score (%s); the threshold re-arms once the score falls below this mark, e.g. \"rearm_below\": %s", fmtNum(th.Score), fmtNum(th.Score-10))

@@ -98,24 +98,27 @@ type CapGrant struct {
 	At     time.Time
 }
 
-// CapKey identifies what a cap limits: a model's rule, or a flow's step.
+// CapKey identifies what a cap limits: a model's rule, or a flow's step
+// (ids joined with NUL, which no id holds).
 func CapKey(model, ruleID, flowID, stepID string) string {
-	return model + "/" + ruleID + "/" + flowID + "/" + stepID
+	return model + "\x00" + ruleID + "\x00" + flowID + "\x00" + stepID
 }
 
-// ActivityQuery says which past events LoadStates loads: of each type in
-// Types, those since Since — all of them when its Limit is 0, else only the
-// Limit most recent.
-type ActivityQuery struct {
-	Since  time.Time
-	Types  []string
-	Limits []int
+// CapRef is a capped rule (Model, RuleID) or flow step (Model, FlowID,
+// StepID).
+type CapRef struct {
+	Model, RuleID, FlowID, StepID string
 }
 
-// CapQuery says which capped grants LoadStates loads: those with these keys
-// since Since.
+// Key is the ref's CapKey.
+func (r CapRef) Key() string { return CapKey(r.Model, r.RuleID, r.FlowID, r.StepID) }
+
+// CapQuery says which capped grants LoadStates loads: the positive grants of
+// these rules and steps since Since. The read is served by an index on
+// (contact, model, rule, flow, step, at), so it costs what the grants in the
+// period are, not what the contact's whole ledger is.
 type CapQuery struct {
-	Keys  []string
+	Caps  []CapRef
 	Since time.Time
 }
 
@@ -223,53 +226,29 @@ func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activity ActivityQ
 		}
 		return rows.Err()
 	})
-	var allTypes, limitedTypes []string
-	var limits []int
-	for i, t := range activity.Types {
-		if activity.Limits[i] == 0 {
-			allTypes = append(allTypes, t)
-		} else {
-			limitedTypes = append(limitedTypes, t)
-			limits = append(limits, activity.Limits[i])
+	if len(caps.Caps) > 0 {
+		var models, rules, flowIDs, steps []string
+		for _, c := range caps.Caps {
+			models, rules, flowIDs, steps = append(models, c.Model), append(rules, c.RuleID), append(flowIDs, c.FlowID), append(steps, c.StepID)
 		}
-	}
-	readActivity := func(rows pgx.Rows) error {
-		for rows.Next() {
-			var id string
-			var a ActivityRow
-			if err := rows.Scan(&id, &a.Type, &a.At, &a.Properties); err != nil {
-				return err
-			}
-			out[id].Activity = append(out[id].Activity, a)
-		}
-		return rows.Err()
-	}
-	if len(allTypes) > 0 || len(limitedTypes) > 0 {
-		// One query, both kinds: every event of the unlimited types, and the
-		// most recent ones of the others (a count compared with N needs only
-		// the N+1 most recent), oldest first.
-		batch.Queue(`SELECT contact_id, type, occurred_at, properties FROM (
-				SELECT contact_id, type, occurred_at, properties, seq FROM events
-				WHERE contact_id = ANY($1) AND applied_at IS NOT NULL AND occurred_at > $2 AND type = ANY($3)
-				UNION ALL
-				SELECT c.id, e.type, e.occurred_at, e.properties, e.seq
-				FROM unnest($1::text[]) AS c(id)
-				CROSS JOIN unnest($4::text[], $5::int[]) AS t(type, lim)
-				CROSS JOIN LATERAL (SELECT type, occurred_at, properties, seq FROM events
-					WHERE contact_id = c.id AND type = t.type AND applied_at IS NOT NULL AND occurred_at > $2
-					ORDER BY occurred_at DESC, seq DESC LIMIT t.lim) e
-			) a ORDER BY occurred_at, seq`, ids, activity.Since, allTypes, limitedTypes, limits).Query(readActivity)
-	}
-	if len(caps.Keys) > 0 {
-		batch.Queue(`SELECT contact_id, model || '/' || rule_id || '/' || flow_id || '/' || step_id, points::float8, at FROM score_ledger
-			WHERE contact_id = ANY($1) AND at > $2 AND points > 0 AND (rule_id <> '' OR step_id <> '')
-			AND model || '/' || rule_id || '/' || flow_id || '/' || step_id = ANY($3)`, ids, caps.Since, caps.Keys).Query(func(rows pgx.Rows) error {
+		// One index probe per contact and capped rule (OFFSET 0 keeps the
+		// planner from turning the lateral read into a scan of the contact's
+		// whole ledger when its statistics are stale).
+		batch.Queue(`SELECT c.id, k.model, k.rule_id, k.flow_id, k.step_id, l.points, l.at
+			FROM unnest($1::text[]) AS c(id)
+			CROSS JOIN unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS k(model, rule_id, flow_id, step_id)
+			CROSS JOIN LATERAL (SELECT points::float8 AS points, at FROM score_ledger
+				WHERE contact_id = c.id AND model = k.model AND rule_id = k.rule_id AND flow_id = k.flow_id
+				AND step_id = k.step_id AND at > $2 AND points > 0 OFFSET 0) l`,
+			ids, caps.Since, models, rules, flowIDs, steps).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var id string
+				var ref CapRef
 				var g CapGrant
-				if err := rows.Scan(&id, &g.Key, &g.Points, &g.At); err != nil {
+				if err := rows.Scan(&id, &ref.Model, &ref.RuleID, &ref.FlowID, &ref.StepID, &g.Points, &g.At); err != nil {
 					return err
 				}
+				g.Key = ref.Key()
 				out[id].CapGrants = append(out[id].CapGrants, g)
 			}
 			return rows.Err()
@@ -277,6 +256,9 @@ func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activity ActivityQ
 	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return nil, fmt.Errorf("error loading contact state: %w", err)
+	}
+	if err := loadActivity(ctx, tx, ids, activity, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -39,6 +39,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		contacts int
 		events   int
 		poison   int
+		hot      bench.HotConfig
+		runHot   bool
 	)
 	fs := newFlagSet("bench", `Benchmark leadflow against its baselines on this machine, and check the outcome exactly.
 
@@ -79,8 +81,15 @@ difference fails the run (exit 1). --quick finishes in under two minutes.`, stde
 	fs.StringVar(&out, "out", "", "write the figures as JSON here (default bench-results/<timestamp>.json)")
 	fs.StringVar(&cfg.WorkDir, "work-dir", "", "directory for the processes' logs and the SQLite file (default bench-results/<timestamp>/)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the generated contacts and events")
+	fs.BoolVar(&runHot, "hot", false, "run only the hot-contact scenario: the per-event apply time of a contact with --hot-events events counted by filtered rules, against a quiet contact (engine alone, no HTTP or Temporal)")
+	fs.IntVar(&hot.HotEvents, "hot-events", 100_000, "with --hot, the hot contact's events in the window")
+	fs.IntVar(&hot.Samples, "hot-samples", 50, "with --hot, events measured per contact")
+	fs.BoolVar(&hot.Keep, "hot-keep", false, "with --hot, leave its database (<database>_hot) for inspection")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
+	}
+	if runHot {
+		return runBenchHot(c.DatabaseURL, cfg.Database+"_hot", hot, stdout, stderr)
 	}
 	cfg.Contacts, cfg.Events = contacts, events
 	cfg.PoisonEvery = poison
@@ -211,4 +220,18 @@ func runProfiled(args []string, stdout, stderr io.Writer) int {
 		return runAPI(args[1:], stdout, stderr)
 	}
 	return runWorker(args[1:], stdout, stderr)
+}
+
+// runBenchHot is `leadflow bench --hot`.
+func runBenchHot(databaseURL, database string, hot bench.HotConfig, stdout, stderr io.Writer) int {
+	hot.DatabaseURL, hot.Database, hot.Log = databaseURL, database, stdout
+	ctx, cancel := interruptContext()
+	defer cancel()
+	res, err := bench.RunHot(ctx, hot)
+	if err != nil {
+		fmt.Fprintln(stderr, "leadflow bench --hot:", err)
+		return 1
+	}
+	res.Print(stdout)
+	return 0
 }

@@ -44,6 +44,7 @@ type config struct {
 	DeliveryRetryFor time.Duration
 	DevLoopback      bool
 	MetricsAddr      string
+	Limits           api.Limits // see bindLimits
 	LogLevel         string
 	LogFormat        string
 	Deployment       store.Deployment // read from the database at start (deployment.go)
@@ -99,6 +100,8 @@ func (c *config) bindAPI(fs *flag.FlagSet) {
 	fs.Func("browser-origins", "comma-separated origins (https://www.example.com) whose pages may send events from a browser; default any (env LEADFLOW_BROWSER_ORIGINS)",
 		func(v string) error { c.BrowserOrigins = originList(v); return nil })
 	c.BrowserOrigins = originList(os.Getenv("LEADFLOW_BROWSER_ORIGINS"))
+	c.bindLimits(fs)
+	c.bindMetrics(fs)
 }
 
 // originList splits the comma-separated origins setting, dropping empty

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -83,6 +86,10 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "leadflow api: set LEADFLOW_ADMIN_KEY and LEADFLOW_INGEST_KEY (or --admin-key / --ingest-key)")
 		return 2
 	}
+	if len(c.envErrors) > 0 {
+		fmt.Fprintln(stderr, "leadflow api:", errors.Join(c.envErrors...))
+		return 2
+	}
 	ctx, cancel := interruptContext()
 	defer cancel()
 	s, err := store.Open(ctx, c.DatabaseURL, false)
@@ -117,6 +124,9 @@ func startAPI(c *config, s *store.Store, tc client.Client, log zerolog.Logger) (
 	if err := c.Integrations.Check(); err != nil {
 		return nil, err
 	}
+	if len(c.envErrors) > 0 {
+		return nil, errors.Join(c.envErrors...)
+	}
 	handler := api.New(api.Config{
 		Store:          s,
 		Waker:          worker.NewWaker(tc, c.TaskQueue, c.Deployment.ID, log),
@@ -125,6 +135,7 @@ func startAPI(c *config, s *store.Store, tc client.Client, log zerolog.Logger) (
 		Log:            log,
 		Integrations:   c.Integrations,
 		BrowserOrigins: c.BrowserOrigins,
+		Limits:         c.Limits,
 		Ready: func(ctx context.Context) error {
 			if err := s.Pool.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
@@ -139,12 +150,16 @@ func startAPI(c *config, s *store.Store, tc client.Client, log zerolog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("error listening on %s (set LEADFLOW_HTTP_ADDR): %w", c.HTTPAddr, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := api.NewHTTPServer(handler)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error().Err(err).Msg("API server stopped")
 		}
 	}()
+	if err := serveMetrics(c, log); err != nil {
+		_ = srv.Close()
+		return nil, err
+	}
 	return srv, nil
 }
 
@@ -162,7 +177,7 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	c.bindDatabase(fs)
 	c.bindTemporal(fs)
 	c.bindWorker(fs)
-	fs.StringVar(&c.MetricsAddr, "metrics-addr", os.Getenv("LEADFLOW_METRICS_ADDR"), "serve Prometheus /metrics here, e.g. 127.0.0.1:9090 (env LEADFLOW_METRICS_ADDR)")
+	c.bindMetrics(fs)
 	c.bindLog(fs)
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
@@ -190,11 +205,9 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer tc.Close()
-	if c.MetricsAddr != "" {
-		go func() {
-			err := http.ListenAndServe(c.MetricsAddr, metrics.Handler())
-			log.Error().Err(err).Msg("metrics server stopped")
-		}()
+	if err := serveMetrics(&c, log); err != nil {
+		log.Error().Err(err).Msg("cannot start the worker")
+		return 1
 	}
 	w, err := startWorker(ctx, &c, s, tc, log)
 	if err != nil {
@@ -259,4 +272,58 @@ func runHealthcheck(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, "healthy")
 	return 0
+}
+
+// bindMetrics binds the address /metrics is served on apart from the API
+// (api, worker and dev alike). Without it, the API serves /metrics only to
+// the admin key, and a worker not at all.
+func (c *config) bindMetrics(fs *flag.FlagSet) {
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", os.Getenv("LEADFLOW_METRICS_ADDR"),
+		"serve Prometheus /metrics without a key on this address, e.g. 127.0.0.1:9090 (env LEADFLOW_METRICS_ADDR)")
+}
+
+// serveMetrics serves /metrics on c.MetricsAddr, when set.
+func serveMetrics(c *config, log zerolog.Logger) error {
+	if c.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", c.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("error listening on %s for metrics (set LEADFLOW_METRICS_ADDR): %w", c.MetricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler())
+	srv := api.NewHTTPServer(mux)
+	go func() {
+		err := srv.Serve(ln)
+		log.Error().Err(err).Msg("metrics server stopped")
+	}()
+	log.Info().Str("addr", c.MetricsAddr).Msg("metrics listening")
+	return nil
+}
+
+// bindLimits binds the API's protection (see api.Limits): 0 keeps a
+// default, a negative value turns the limit off.
+func (c *config) bindLimits(fs *flag.FlagSet) {
+	fs.Float64Var(&c.Limits.RateLimit, "rate-limit", envNumber(c, "LEADFLOW_RATE_LIMIT", 0.0),
+		fmt.Sprintf("requests per second per client (API key; ingest key per address; address without a key); 0: %d, -1: no limit (env LEADFLOW_RATE_LIMIT)", api.DefaultRateLimit))
+	fs.IntVar(&c.Limits.RateBurst, "rate-burst", envNumber(c, "LEADFLOW_RATE_BURST", 0),
+		fmt.Sprintf("requests a client may send at once beyond the rate; 0: %d (env LEADFLOW_RATE_BURST)", api.DefaultRateBurst))
+	fs.IntVar(&c.Limits.MaxConcurrent, "max-concurrent", envNumber(c, "LEADFLOW_MAX_CONCURRENT", 0),
+		fmt.Sprintf("requests served at once; others wait up to %s, then 503; 0: %d, -1: no limit (env LEADFLOW_MAX_CONCURRENT)", api.DefaultQueueWait, api.DefaultMaxConcurrent))
+}
+
+// envNumber reads a number from the environment; a value that does not
+// parse is recorded in c.envErrors (the command then refuses to start).
+func envNumber[T int | float64](c *config, name string, def T) T {
+	raw := os.Getenv(name)
+	if raw == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(raw), 64)
+	if err != nil || float64(T(f)) != f {
+		c.envErrors = append(c.envErrors, fmt.Errorf("%s=%q is not a number (e.g. %v)", name, raw, T(1)))
+		return def
+	}
+	return T(f)
 }
