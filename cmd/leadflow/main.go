@@ -68,6 +68,15 @@ const envHelp = `  DATABASE_URL         PostgreSQL URL (default postgres://postg
                        (webhook-id, webhook-timestamp, webhook-signature); several secrets
                        separated by spaces sign with each (rotation). dev generates one.
   LEADFLOW_DELIVERY_RETRY_FOR how long a delivery is retried before it is failed (default 72h)
+  LEADFLOW_METRICS_ADDR  serve /metrics without a key on this address (else on the API
+                       address, admin key only)
+  LEADFLOW_RATE_LIMIT, LEADFLOW_RATE_BURST  requests/s and burst per API client
+                       (default 1000 and 2000; -1: off); beyond → 429 with Retry-After
+  LEADFLOW_MAX_CONCURRENT  requests served at once (default 512); beyond → 503
+  LEADFLOW_BROWSER_ORIGINS  origins whose pages may send events (CORS; default any)
+  LEADFLOW_SENDGRID_VERIFICATION_KEY, LEADFLOW_MAILGUN_SIGNING_KEY,
+  LEADFLOW_POSTMARK_USER, LEADFLOW_POSTMARK_PASSWORD  turn on the email providers'
+                       event webhooks (/v1/integrations/sendgrid, /mailgun, /postmark)
   LEADFLOW_LOG_LEVEL   debug, info, warn, error (default info)
   LEADFLOW_LOG_FORMAT  json or console (default: console on a terminal, else json)
 `
