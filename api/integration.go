@@ -34,7 +34,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -156,26 +155,6 @@ func (s *server) unverified(w http.ResponseWriter, r *http.Request, provider, ms
 	metrics.RequestsRefused.WithLabelValues(provider).Inc()
 	s.log.Warn().Str("provider", provider).Str("remote", r.RemoteAddr).Str("reason", msg).Msg("unverified email provider webhook refused")
 	writeError(w, http.StatusUnauthorized, msg+"; nothing of this request was stored")
-}
-
-// readRaw reads the body exactly as sent (signatures cover its bytes),
-// within the size limit.
-func (s *server) readRaw(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	limit := s.cfg.MaxBodyBytes
-	tooLarge := &requestError{status: http.StatusRequestEntityTooLarge,
-		msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
-	if r.ContentLength > limit {
-		return nil, tooLarge
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, tooLarge
-	}
-	if err != nil {
-		return nil, &requestError{status: http.StatusBadRequest, msg: "error reading the request body: " + err.Error()}
-	}
-	return body, nil
 }
 
 // acceptRecords appends the records' events (ConflictSkip: a provider id

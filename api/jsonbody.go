@@ -13,13 +13,12 @@ import (
 	"unicode/utf8"
 )
 
-// readBody reads the whole request body within the size limit and checks
-// it is one well-formed JSON value. Errors are *requestError: 413 beyond the
-// limit, 400 for empty or malformed bodies (with line, column and offset).
-func (s *server) readBody(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
+// readRaw reads the body exactly as sent (signatures cover its bytes)
+// within the size limit: 413 beyond it.
+func (s *server) readRaw(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	limit := s.cfg.MaxBodyBytes
 	tooLarge := &requestError{status: http.StatusRequestEntityTooLarge,
-		msg: fmt.Sprintf("request body is larger than %d bytes; send fewer events per request", limit)}
+		msg: fmt.Sprintf("request body is larger than %d bytes; send less per request", limit)}
 	if r.ContentLength > limit {
 		return nil, tooLarge
 	}
@@ -30,6 +29,17 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) (json.RawMessa
 	}
 	if err != nil {
 		return nil, &requestError{status: http.StatusBadRequest, msg: "error reading the request body: " + err.Error()}
+	}
+	return body, nil
+}
+
+// readBody reads the whole request body within the size limit and checks
+// it is one well-formed JSON value. Errors are *requestError: 413 beyond the
+// limit, 400 for empty or malformed bodies (with line, column and offset).
+func (s *server) readBody(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
+	body, err := s.readRaw(w, r)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkJSON(body); err != nil {
 		return nil, err
