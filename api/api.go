@@ -45,6 +45,7 @@ type Config struct {
 	// (POST /v1/events and the Segment-compatible routes). A key that is
 	// empty matches nothing.
 	AdminKey, IngestKey string
+	ViewerKey           string // may read through the console (/ui/) only; see session.go
 	Log                 zerolog.Logger
 	// MaxBodyBytes limits request bodies (default 1 MiB); larger → 413.
 	MaxBodyBytes int64
@@ -149,6 +150,7 @@ func New(cfg Config) http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
 		})
 	}
+	s.mountConsole(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s; see /openapi.yaml", r.Method, r.URL.Path))
 	})
@@ -157,7 +159,7 @@ func New(cfg Config) http.Handler {
 
 // routes lists every route with the key it needs.
 func (s *server) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET", "/healthz", public, s.healthz},
 		{"GET", "/readyz", public, s.readyz},
 		// Metrics tell about contacts and traffic: on the API's address only
@@ -207,7 +209,7 @@ func (s *server) routes() []route {
 		{"GET", "/v1/definitions/{id}", admin, s.getDefinition},
 		{"POST", "/v1/definitions/{id}/pause", admin, s.setDefinitionStatus("paused")},
 		{"POST", "/v1/definitions/{id}/resume", admin, s.setDefinitionStatus("published")},
-	}
+	}, s.consoleRoutes()...)
 }
 
 // statusWriter records the status and size of a response.
@@ -302,6 +304,9 @@ func (s *server) recover(next http.Handler) http.Handler {
 // ignored).
 func (s *server) authenticate(need access, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if s.sessionAuth(w, r, need, next) {
+			return
+		}
 		key, ok := credential(r)
 		if !ok && r.Method == http.MethodPost && isBrowserPath(r.URL.Path) {
 			key, ok = s.bodyWriteKey(w, r) // analytics-next's "writeKey"

@@ -208,23 +208,30 @@ func (s *server) getScoreHistory(w http.ResponseWriter, r *http.Request) {
 }
 
 type leadJSON struct {
-	ContactID    string  `json:"contact_id"`
-	Email        string  `json:"email"`
-	Score        float64 `json:"score"`
-	Band         string  `json:"band"`
-	Stage        string  `json:"stage"`
-	Disqualified bool    `json:"disqualified"`
+	ContactID      string     `json:"contact_id"`
+	Email          string     `json:"email"`
+	Score          float64    `json:"score"`
+	Band           string     `json:"band"`
+	BandColor      string     `json:"band_color"`
+	Stage          string     `json:"stage"`
+	Owner          string     `json:"owner"`
+	Disqualified   bool       `json:"disqualified"`
+	ScoreUpdatedAt time.Time  `json:"score_updated_at"`
+	LastActivity   *time.Time `json:"last_activity"`
 }
 
 type leadsResponse struct {
-	Model string     `json:"model"`
-	Leads []leadJSON `json:"leads"`
+	Model      string     `json:"model"`
+	Bands      []bandJSON `json:"bands"`
+	Leads      []leadJSON `json:"leads"`
+	NextCursor string     `json:"next_cursor,omitempty"`
 }
 
 func (s *server) getLeads(w http.ResponseWriter, r *http.Request) {
 	var p problems
-	q := query(r, &p, "model", "band", "segment", "disqualified", "limit")
-	lq := store.LeadsQuery{Model: "main", Band: q.Get("band"), Segment: q.Get("segment")}
+	q := query(r, &p, "model", "band", "segment", "owner", "stage", "q", "disqualified", "cursor", "limit")
+	lq := store.LeadsPageQuery{Model: "main", Band: q.Get("band"), Segment: q.Get("segment"), Owner: q.Get("owner"),
+		Stage: q.Get("stage"), Search: strings.TrimSpace(q.Get("q"))}
 	if q.Has("model") {
 		lq.Model = q.Get("model")
 		if lq.Model == "" {
@@ -239,20 +246,42 @@ func (s *server) getLeads(w http.ResponseWriter, r *http.Request) {
 			lq.Disqualified = &b
 		}
 	}
+	if c := q.Get("cursor"); c != "" {
+		after, err := decodeLeadsCursor(c)
+		if err != nil {
+			p.add("cursor", "%s", err.Error())
+		} else {
+			lq.After = &after
+		}
+	}
 	lq.Limit = intParam(q, "limit", 50, 1, 1000, &p)
 	if err := p.err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	leads, err := s.cfg.Store.Leads(r.Context(), lq)
+	leads, err := s.cfg.Store.LeadsPage(r.Context(), lq)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := leadsResponse{Model: lq.Model, Leads: make([]leadJSON, 0, len(leads))}
+	bands, err := s.modelBands(r.Context(), lq.Model)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	colors := map[string]string{}
+	for _, b := range bands {
+		colors[b.Name] = b.Color
+	}
+	out := leadsResponse{Model: lq.Model, Bands: bands, Leads: make([]leadJSON, 0, len(leads))}
 	for _, l := range leads {
 		out.Leads = append(out.Leads, leadJSON{ContactID: l.ContactID, Email: l.Email, Score: l.Score, Band: l.Band,
-			Stage: l.Stage, Disqualified: l.Disqualified})
+			BandColor: colors[l.Band], Stage: l.Stage, Owner: l.Owner, Disqualified: l.Disqualified,
+			ScoreUpdatedAt: l.UpdatedAt, LastActivity: l.LastActivity})
+	}
+	if len(leads) == lq.Limit {
+		last := leads[len(leads)-1]
+		out.NextCursor = encodeLeadsCursor(store.LeadsCursor{Score: last.ScoreText, ContactID: last.ContactID})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -54,6 +54,7 @@ func TestMain(m *testing.M) {
 const (
 	adminKey  = "test-admin"
 	ingestKey = "test-ingest"
+	viewerKey = "test-viewer" // the console's read-only sign-in
 )
 
 // stack is leadflow running against the real PostgreSQL and the embedded
@@ -121,7 +122,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 
 func (st *stack) startAPI() {
 	h := api.New(api.Config{Store: st.Store, Waker: worker.NewWaker(st.Client, st.TaskQueue, st.Deployment.ID, st.log),
-		AdminKey: adminKey, IngestKey: ingestKey, Log: st.log})
+		AdminKey: adminKey, IngestKey: ingestKey, ViewerKey: viewerKey, Log: st.log})
 	srv := httptest.NewServer(h)
 	st.t.Cleanup(srv.Close)
 	st.URL = srv.URL

@@ -256,6 +256,7 @@ func printBanner(w io.Writer, c *config, ts *devserver.Server) {
 leadflow is running (Ctrl-C to stop).
 
   API          %[1]s   (OpenAPI: %[1]s/openapi.yaml)
+  Console      %[1]s/ui/   (sign in with the admin key)
   Metrics      %[1]s/metrics   (admin key; or --metrics-addr / LEADFLOW_METRICS_ADDR)
   Deployment   %[10]s (database %[11]s)
   Temporal     %[2]s, namespace %[3]s, task queue %[4]s

@@ -132,6 +132,7 @@ func startAPI(c *config, s *store.Store, tc client.Client, log zerolog.Logger) (
 		Waker:          worker.NewWaker(tc, c.TaskQueue, c.Deployment.ID, log),
 		AdminKey:       c.AdminKey,
 		IngestKey:      c.IngestKey,
+		ViewerKey:      os.Getenv("LEADFLOW_VIEWER_KEY"), // the console's read-only sign-in
 		Log:            log,
 		Integrations:   c.Integrations,
 		BrowserOrigins: c.BrowserOrigins,

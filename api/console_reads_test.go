@@ -1,0 +1,196 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+type leadsPage struct {
+	Model string `json:"model"`
+	Bands []struct {
+		Name  string `json:"name"`
+		Color string `json:"color"`
+	} `json:"bands"`
+	Leads []struct {
+		ContactID string  `json:"contact_id"`
+		Score     float64 `json:"score"`
+		Band      string  `json:"band"`
+		BandColor string  `json:"band_color"`
+		Owner     string  `json:"owner"`
+		Stage     string  `json:"stage"`
+	} `json:"leads"`
+	NextCursor string `json:"next_cursor"`
+}
+
+func (e *env) leads(query string) leadsPage {
+	e.t.Helper()
+	r := e.do("GET", "/v1/leads"+query, adminKey, nil)
+	require.Equal(e.t, 200, r.code, string(r.body))
+	var p leadsPage
+	require.NoError(e.t, json.Unmarshal(r.body, &p))
+	return p
+}
+
+func TestLeadsFiltersAndCursor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("POST", "/v1/definitions", adminKey, "["+modelDoc+","+segmentDoc+"]")
+	require.Equal(t, 201, r.code, string(r.body))
+	// 7 contacts; c3 and c4 tie.
+	scores := []float64{50, 40, 30.5, 30.5, 10, 5, 0}
+	for i, sc := range scores {
+		id := fmt.Sprintf("c%d", i)
+		e.addContact(id, fmt.Sprintf("%s@Example.com", id))
+		band := "cold"
+		if sc >= 30 {
+			band = "hot"
+		}
+		e.addScore(id, "main", sc, band)
+	}
+	e.exec(`UPDATE contacts SET fields = '{"owner": "olga"}', stage = 'sql' WHERE id IN ('c1', 'c3')`)
+
+	// Pages of 2 walk the whole list in order, ties by id, once each.
+	var seen []string
+	cursor := ""
+	for pages := 0; pages < 10; pages++ {
+		q := "?limit=2"
+		if cursor != "" {
+			q += "&cursor=" + url.QueryEscape(cursor)
+		}
+		p := e.leads(q)
+		for _, l := range p.Leads {
+			seen = append(seen, l.ContactID)
+		}
+		cursor = p.NextCursor
+		if cursor == "" {
+			break
+		}
+	}
+	require.Equal(t, []string{"c0", "c1", "c2", "c3", "c4", "c5", "c6"}, seen)
+
+	p := e.leads("?band=hot")
+	require.Len(t, p.Leads, 4)
+	require.Equal(t, "#ef4444", p.Leads[0].BandColor, "the band's colour from the published model")
+	require.Equal(t, []string{"cold", "hot"}, []string{p.Bands[0].Name, p.Bands[1].Name})
+
+	p = e.leads("?owner=olga")
+	require.Len(t, p.Leads, 2)
+	require.Equal(t, "olga", p.Leads[0].Owner)
+	require.Equal(t, "sql", p.Leads[0].Stage)
+	require.Len(t, e.leads("?stage=sql&owner=olga&band=hot").Leads, 2)
+	require.Len(t, e.leads("?stage=mql").Leads, 0)
+
+	// Search: by id, or by email prefix (case-insensitive); LIKE
+	// wildcards are plain characters.
+	require.Equal(t, "c5", e.leads("?q=c5").Leads[0].ContactID)
+	require.Equal(t, "c2", e.leads("?q=C2%40example").Leads[0].ContactID)
+	require.Len(t, e.leads("?q=%25").Leads, 0)
+	require.Len(t, e.leads("?q=c_").Leads, 0)
+
+	r = e.do("GET", "/v1/leads?cursor=garbage", adminKey, nil)
+	require.Equal(t, 400, r.code)
+	_, details := r.errBody(t)
+	require.Equal(t, []string{"cursor"}, detailPaths(details))
+}
+
+func TestContactTimeline(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.addContact("ada", "ada@example.com")
+	e.exec(`INSERT INTO events (id, contact_id, partition, type, properties, occurred_at) VALUES
+		('e1', 'ada', 0, 'page_visited', '{"url": "/pricing"}', now() - interval '1 hour'),
+		('e2', 'ada', 0, 'email_clicked', '{}', now())`)
+	e.exec(`INSERT INTO segment_memberships (contact_id, segment_id, entered_at) VALUES ('ada', 'mql', now())`)
+	e.exec(`INSERT INTO segment_history (contact_id, segment_id, change, event_id, at) VALUES ('ada', 'mql', 'entered', 'e2', now())`)
+	e.exec(`INSERT INTO flow_runs (id, flow_id, flow_version, contact_id, status, step_id, wait_kind, wait_event, wait_until, started_at, updated_at)
+		VALUES ('f:ada:1', 'f', 2, 'ada', 'waiting', 'quiet', 'event', 'email_opened', now() + interval '60 days', now(), now())`)
+
+	r := e.do("GET", "/v1/contacts/ada/timeline", adminKey, nil)
+	require.Equal(t, 200, r.code, string(r.body))
+	var tl struct {
+		Events []struct {
+			ID string `json:"id"`
+		} `json:"events"`
+		Segments []struct {
+			SegmentID string `json:"segment_id"`
+		} `json:"segments"`
+		SegmentHistory []map[string]any `json:"segment_history"`
+		FlowRuns       []struct {
+			StepID    string  `json:"step_id"`
+			WaitEvent string  `json:"wait_event"`
+			WaitUntil *string `json:"wait_until"`
+		} `json:"flow_runs"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &tl))
+	require.Equal(t, "e2", tl.Events[0].ID, "newest first")
+	require.Len(t, tl.Events, 2)
+	require.Equal(t, "mql", tl.Segments[0].SegmentID)
+	require.Len(t, tl.SegmentHistory, 1)
+	require.Equal(t, "quiet", tl.FlowRuns[0].StepID)
+	require.Equal(t, "email_opened", tl.FlowRuns[0].WaitEvent)
+	require.NotNil(t, tl.FlowRuns[0].WaitUntil)
+
+	require.Equal(t, 404, e.do("GET", "/v1/contacts/nobody/timeline", adminKey, nil).code)
+}
+
+func TestDefinitionStats(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("POST", "/v1/definitions", adminKey, "["+modelDoc+","+segmentDoc+","+flowDoc+"]")
+	require.Equal(t, 201, r.code, string(r.body))
+	for i, st := range []string{"waiting", "waiting", "completed", "exited"} {
+		e.exec(`INSERT INTO flow_runs (id, flow_id, flow_version, contact_id, status, step_id, started_at, updated_at)
+			VALUES ($1, 'tag-mql', 1, $2, $3, 'tag', now(), now())`, fmt.Sprintf("r%d", i), fmt.Sprintf("c%d", i), st)
+	}
+	r = e.do("GET", "/v1/definitions/tag-mql/stats", adminKey, nil)
+	require.Equal(t, 200, r.code, string(r.body))
+	var out struct {
+		Steps []map[string]any `json:"steps"`
+		Total map[string]any   `json:"total"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &out))
+	require.Len(t, out.Steps, 1)
+	require.Equal(t, "tag", out.Steps[0]["step_id"])
+	require.EqualValues(t, 2, out.Steps[0]["waiting"])
+	require.EqualValues(t, 1, out.Steps[0]["completed"])
+	require.EqualValues(t, 1, out.Total["exited"])
+
+	require.Equal(t, 422, e.do("GET", "/v1/definitions/main/stats", adminKey, nil).code)
+	require.Equal(t, 404, e.do("GET", "/v1/definitions/nope/stats", adminKey, nil).code)
+}
+
+func TestValidateOnly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	before := e.count(`SELECT count(*) FROM definition_versions`)
+	bad := `{"kind": "flow", "id": "f", "name": "F", "trigger": {"type": "email_clicked"}, "entry": "once",
+		"steps": [{"id": "a", "type": "add_tag", "tag": "x", "next": "missing"}]}`
+	r := e.do("POST", "/v1/validate", adminKey, bad)
+	require.Equal(t, 200, r.code, string(r.body))
+	var v struct {
+		Valid  bool                `json:"valid"`
+		Errors []map[string]string `json:"errors"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &v))
+	require.False(t, v.Valid)
+	require.Equal(t, "steps[0].next", v.Errors[0]["path"], "%v", v.Errors)
+	// The same errors publishing answers.
+	pub := e.do("POST", "/v1/definitions", adminKey, bad)
+	require.Equal(t, 422, pub.code)
+	_, details := pub.errBody(t)
+	require.Equal(t, details, v.Errors)
+	require.Equal(t, before, e.count(`SELECT count(*) FROM definition_versions`), "nothing published")
+
+	r = e.do("POST", "/v1/validate", adminKey, "["+modelDoc+","+segmentDoc+"]")
+	require.NoError(t, json.Unmarshal(r.body, &v))
+	require.True(t, v.Valid, "%v", v.Errors)
+	require.Equal(t, before, e.count(`SELECT count(*) FROM definition_versions`), "nothing published")
+
+	s := e.do("GET", "/v1/schema", adminKey, nil)
+	require.Equal(t, 200, s.code)
+	require.Contains(t, string(s.body), `"$schema"`)
+}

@@ -1,0 +1,298 @@
+package e2e
+
+// The console (/ui/) in a real headless Chromium, driven by chromedp,
+// against the real stack (PostgreSQL, embedded Temporal, the API). The
+// tests save screenshots of each page to docs/screenshots/ for the README.
+// They skip only when no Chromium is installed (Debian: apt-get install
+// chromium; or set LEADFLOW_CHROMIUM to its path).
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// chromiumPath finds the browser or skips the test.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("LEADFLOW_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("Chromium is not installed (apt-get install -y chromium, or set LEADFLOW_CHROMIUM): skipping the console's browser tests")
+	return ""
+}
+
+// browser is one headless Chromium tab with the console's problems
+// (exceptions, CSP violations, console errors) recorded.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+
+	mu       sync.Mutex
+	problems []string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.Flag("mute-audio", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	b := &browser{t: t, ctx: ctx, base: base}
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
+	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			b.problems = append(b.problems, "exception: "+(&chromedp.ExceptionError{ExceptionDetails: ev.ExceptionDetails}).Error())
+		case *log.EventEntryAdded:
+			// 4xx answers the tests provoke on purpose are logged as errors
+			// too; anything else (a CSP violation, say) is a problem.
+			if ev.Entry.Level == log.EntryLevelError && !strings.Contains(ev.Entry.Text, "status of 40") {
+				b.problems = append(b.problems, "log: "+ev.Entry.Text)
+			}
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == "error" {
+				b.problems = append(b.problems, "console.error")
+			}
+		}
+	}))
+	_, err := chromedp.Call(ctx, log.Enable, cdp.Empty{})
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)))
+	return b
+}
+
+func (b *browser) run(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	require.NoError(b.t, chromedp.Do(ctx, actions...))
+}
+
+// evalJS evaluates a JavaScript expression (awaiting a promise).
+func evalJS[T any](b *browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	require.NoError(b.t, err, "evaluating %s", expr)
+	return v
+}
+
+// waitFor polls a JavaScript condition until it is true; it returns how
+// long that took.
+func (b *browser) waitFor(what, cond string, timeout time.Duration) time.Duration {
+	b.t.Helper()
+	start := time.Now()
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+cond+")"))
+		cancel()
+		if err == nil && ok {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			text, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("main")?.innerText ?? ""`))
+			b.t.Fatalf("the console did not show %s within %s (err %v); the page shows:\n%s", what, timeout, err, text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// screenshot saves the whole page as docs/screenshots/<name>.png.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(b.t, err)
+	dir := filepath.Join("..", "docs", "screenshots")
+	require.NoError(b.t, os.MkdirAll(dir, 0o755))
+	require.NoError(b.t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
+}
+
+func (b *browser) noProblems() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	require.Empty(b.t, b.problems, "the console logged errors (a CSP violation shows here)")
+}
+
+func (b *browser) signIn(key string) {
+	b.t.Helper()
+	b.run(chromedp.Navigate(b.base+"/ui/"), chromedp.WaitVisible(chromedp.ID("key")),
+		chromedp.SendKeys(chromedp.ID("key"), key), chromedp.Click(chromedp.ID("signin")))
+}
+
+func fetchStatus(b *browser, method, path string, headers string) int {
+	b.t.Helper()
+	return evalJS[int](b, fmt.Sprintf(`fetch(%q, {method: %q, headers: %s}).then(r => r.status)`, path, method, headers))
+}
+
+func TestConsoleSignInBoardAndContact(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, stackOptions{shipped: true})
+	b := newBrowser(t, st.URL)
+
+	// A request without the session is refused, by the API and in the
+	// browser before signing in.
+	require.Equal(t, 401, st.do("GET", "/v1/leads", "", nil, nil))
+	b.run(chromedp.Navigate(st.URL+"/ui/"), chromedp.WaitVisible(chromedp.ID("key")))
+	require.Equal(t, 401, fetchStatus(b, "GET", "/v1/leads", "{}"))
+
+	// A wrong key can't sign in.
+	b.signIn("not-the-key")
+	b.waitFor("the sign-in error", `document.querySelector("#signin-error")?.textContent.includes("unknown key")`, 10*time.Second)
+	require.Equal(t, 401, fetchStatus(b, "GET", "/v1/leads", "{}"), "no session after a wrong key")
+	b.screenshot("signin")
+
+	// The admin key signs in; the board shows.
+	b.signIn(adminKey)
+	b.waitFor("the leads board", `document.querySelector("table.leads") || document.querySelector("#board .empty")`, 15*time.Second)
+	// The session works for reads; a change without the anti-CSRF token
+	// is refused; the ingest routes never take the cookie.
+	require.Equal(t, 200, fetchStatus(b, "GET", "/v1/leads", "{}"))
+	require.Equal(t, 403, fetchStatus(b, "POST", "/v1/definitions/hot-list-morning/pause", "{}"))
+	require.Equal(t, 401, fetchStatus(b, "POST", "/v1/events", `{"Content-Type": "application/json"}`))
+
+	// Contacts sent over the API appear on the board, in their band's
+	// colour (main: hot is red, warm orange), within seconds.
+	sent := time.Now()
+	for _, c := range []map[string]any{
+		{"contact_id": "ada", "email": "ada@example.com", "fields": map[string]any{"owner": "olga", "company": "Acme", "country": "PT"}},
+		{"contact_id": "bob", "email": "bob@example.com", "fields": map[string]any{"owner": "sam", "company": "Bobco"}},
+	} {
+		code := st.do("POST", "/v1/contacts", adminKey, c, nil)
+		require.Contains(t, []int{200, 201, 202}, code)
+	}
+	st.send(
+		map[string]any{"id": "ada-1", "type": "calendly_booked", "contact_id": "ada"},
+		map[string]any{"id": "ada-2", "type": "trial_started", "contact_id": "ada"},
+		map[string]any{"id": "bob-1", "type": "calendly_booked", "contact_id": "bob"},
+		map[string]any{"id": "cy-1", "type": "email_clicked", "contact_id": "cy", "email": "cy@example.com",
+			"properties": map[string]any{"campaign": "nurture"}},
+	)
+	waited := b.waitFor("ada on the board in red", `(() => {
+		const row = document.querySelector('tr[data-contact="ada"]');
+		if (!row || row.dataset.band !== "hot") return false;
+		const dot = row.querySelector(".band .swatch");
+		return getComputedStyle(dot).backgroundColor === "rgb(255, 0, 0)" && row.querySelector(".band").textContent.includes("hot");
+	})()`, 30*time.Second)
+	t.Logf("ada appeared on the board, hot and red, %s after her events were sent (%s of polling)", time.Since(sent).Round(time.Millisecond), waited.Round(time.Millisecond))
+	b.waitFor("bob on the board in orange", `(() => {
+		const row = document.querySelector('tr[data-contact="bob"]');
+		return row && getComputedStyle(row.querySelector(".band .swatch")).backgroundColor === "rgb(255, 165, 0)";
+	})()`, 30*time.Second)
+	order := evalJS[[]string](b, `[...document.querySelectorAll("table.leads tbody tr")].map(r => r.dataset.contact)`)
+	require.Equal(t, "ada", order[0], "sorted by score: %v", order)
+	b.screenshot("leads")
+
+	// The filters narrow the board (by owner here).
+	b.run(chromedp.SendKeys(chromedp.ID("f-owner"), "sam"))
+	b.waitFor("only bob", `document.querySelectorAll("table.leads tbody tr").length === 1 && document.querySelector('tr[data-contact="bob"]')`, 10*time.Second)
+	evalJS[bool](b, `(() => { const f = document.querySelector("#f-owner"); f.value = ""; return f.dispatchEvent(new Event("input")); })()`)
+	b.waitFor("ada back", `document.querySelector('tr[data-contact="ada"]')`, 10*time.Second)
+
+	// Ada's page: the explanation's entries sum visibly to her score.
+	c := st.eventually("ada", 20*time.Second, func(c contact) bool { return len(c.Tags) > 0 })
+	b.run(chromedp.Click(chromedp.CSS(`tr[data-contact="ada"] a`)))
+	b.waitFor("ada's ledger", `document.querySelector("#ledger-main tbody tr")`, 15*time.Second)
+	type ledgerPage struct {
+		Sum     float64  `json:"sum"`
+		Shown   string   `json:"shown"`
+		Total   string   `json:"total"`
+		Rows    int      `json:"rows"`
+		Reasons []string `json:"reasons"`
+		Band    string   `json:"band"`
+		Chart   bool     `json:"chart"`
+	}
+	page := evalJS[ledgerPage](b, `(() => {
+		const rows = [...document.querySelectorAll("#ledger-main tbody tr")];
+		return {
+			sum: rows.reduce((a, r) => a + Number(r.dataset.points), 0),
+			shown: document.querySelector("#score-main").textContent,
+			total: document.querySelector("#sum-main").textContent,
+			rows: rows.length,
+			reasons: rows.map(r => r.children[3].textContent),
+			band: document.querySelector('[data-model="main"] .bigscore .band').textContent,
+			chart: !!document.querySelector('[data-model="main"] svg.chart path.line'),
+		};
+	})()`)
+	require.InDelta(t, c.Scores["main"].Score, page.Sum, 0.001, "the entries sum to the score")
+	require.Equal(t, fmt.Sprint(c.Scores["main"].Score), page.Shown)
+	require.Equal(t, page.Shown, page.Total, "the sum row shows the score")
+	require.Equal(t, "hot", page.Band)
+	require.True(t, page.Chart, "a chart of the score over time")
+	var hist struct {
+		Entries []map[string]any `json:"entries"`
+	}
+	st.do("GET", "/v1/contacts/ada/score-history?model=main", adminKey, nil, &hist)
+	require.Equal(t, len(hist.Entries), page.Rows, "every ledger entry is shown")
+	sections := evalJS[string](b, `document.querySelector("main").innerText`)
+	for _, want := range []string{"Profile", "olga", "Segments", "Flow runs", "CRM tasks", "Timeline", "calendly_booked", "trial_started", "mql"} {
+		require.Contains(t, sections, want)
+	}
+	b.screenshot("contact")
+
+	// Phone width: the board fits without sideways scrolling.
+	b.run(chromedp.EmulateViewport(390, 844), chromedp.Navigate(st.URL+"/ui/#/leads"))
+	b.waitFor("the board at phone width", `document.querySelector('tr[data-contact="ada"]')`, 15*time.Second)
+	overflow := evalJS[bool](b, `document.documentElement.scrollWidth > window.innerWidth + 1`)
+	require.False(t, overflow, "the board scrolls sideways at 390px")
+	b.screenshot("leads-phone")
+	b.run(chromedp.EmulateViewport(1280, 800))
+
+	// Signing out ends the session.
+	b.run(chromedp.Click(chromedp.ID("signout")))
+	b.waitFor("the sign-in form", `document.querySelector("#key")`, 10*time.Second)
+	require.Equal(t, 401, fetchStatus(b, "GET", "/v1/leads", "{}"))
+	b.noProblems()
+}
+
+func TestConsoleViewer(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, stackOptions{shipped: true})
+	b := newBrowser(t, st.URL)
+	b.signIn(viewerKey)
+	b.waitFor("the board", `document.querySelector("#who")?.textContent.includes("viewer")`, 15*time.Second)
+	require.Equal(t, 200, fetchStatus(b, "GET", "/v1/leads", "{}"))
+	// Even with the token, a viewer changes nothing.
+	csrf := evalJS[string](b, `fetch("/v1/session").then(r => r.json()).then(j => j.csrf_token)`)
+	require.Equal(t, 403, fetchStatus(b, "POST", "/v1/definitions/hot-list-morning/pause", fmt.Sprintf(`{"X-CSRF-Token": %q}`, csrf)))
+	b.noProblems()
+}

@@ -1,0 +1,212 @@
+package store
+
+// The read queries of the console: pages of the hot list with its filters,
+// a contact's timeline (events, segments, flow runs) and the per-step
+// counts of a flow's runs. They only read, outside of any engine
+// transaction.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// LeadsPageQuery selects one page of the hot list.
+type LeadsPageQuery struct {
+	Model   string // required
+	Band    string // only this band when not empty
+	Segment string // only members of this segment when not empty
+	Owner   string // only contacts whose field owner is this, when not empty
+	Stage   string // only contacts in this stage, when not empty
+	// Search, when not empty, keeps contacts whose id is Search or whose
+	// email starts with it (case-insensitive).
+	Search string
+	// Disqualified filters on the flag when not nil.
+	Disqualified *bool
+	// After continues after this (score, contact id) of the previous page.
+	After *LeadsCursor
+	Limit int
+}
+
+// LeadsCursor is the position of the last lead of a page: its exact score
+// (as the decimal text PostgreSQL holds) and its contact id.
+type LeadsCursor struct {
+	Score     string `json:"s"`
+	ContactID string `json:"c"`
+}
+
+// LeadRow is one row of a hot list page.
+type LeadRow struct {
+	Lead
+	ScoreText    string // the exact score, for the cursor
+	Owner        string
+	LastActivity *time.Time // the newest event of the contact
+}
+
+// LeadsPage returns one page of contacts with a score in q.Model, highest
+// score first, ties by contact id. Pages are keyset-paginated on
+// scores_hot_page (model, score DESC, contact_id): a page costs the same
+// at the start and at the end of 100,000 contacts.
+func (s *Store) LeadsPage(ctx context.Context, q LeadsPageQuery) ([]LeadRow, error) {
+	var afterScore, afterID *string
+	if q.After != nil {
+		afterScore, afterID = &q.After.Score, &q.After.ContactID
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT c.id, c.email, s.score::float8, s.score::text, s.band, c.stage, c.disqualified,
+		coalesce(c.account_id, ''), s.updated_at, coalesce(c.fields->>'owner', ''),
+		(SELECT max(e.occurred_at) FROM events e WHERE e.contact_id = c.id)
+		FROM scores s JOIN contacts c ON c.id = s.contact_id
+		WHERE s.model = $1
+		  AND ($2 = '' OR s.band = $2)
+		  AND ($3 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $3))
+		  AND ($4::boolean IS NULL OR c.disqualified = $4)
+		  AND ($5 = '' OR c.fields->>'owner' = $5)
+		  AND ($6 = '' OR c.stage = $6)
+		  AND ($7 = '' OR c.id = $7 OR lower(c.email) LIKE replace(replace(replace(lower($7), '\', '\\'), '%', '\%'), '_', '\_') || '%')
+		  AND ($8::numeric IS NULL OR (s.score <= $8::numeric AND (s.score < $8::numeric OR s.contact_id > $9)))
+		ORDER BY s.score DESC, s.contact_id
+		LIMIT $10`, q.Model, q.Band, q.Segment, q.Disqualified, q.Owner, q.Stage, q.Search, afterScore, afterID, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("error loading leads: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (LeadRow, error) {
+		var l LeadRow
+		err := r.Scan(&l.ContactID, &l.Email, &l.Score, &l.ScoreText, &l.Band, &l.Stage, &l.Disqualified, &l.AccountID,
+			&l.UpdatedAt, &l.Owner, &l.LastActivity)
+		return l, err
+	})
+}
+
+// TimelineEvent is one event of a contact's timeline.
+type TimelineEvent struct {
+	ID          string          `json:"id"`
+	Type        string          `json:"type"`
+	Properties  json.RawMessage `json:"properties"`
+	OccurredAt  time.Time       `json:"occurred_at"`
+	ReceivedAt  time.Time       `json:"received_at"`
+	AppliedAt   *time.Time      `json:"applied_at"`
+	Quarantined bool            `json:"quarantined"`
+}
+
+// SegmentMembership is a segment a contact is in, since when.
+type SegmentMembership struct {
+	SegmentID string    `json:"segment_id"`
+	EnteredAt time.Time `json:"entered_at"`
+}
+
+// SegmentHistoryEntry is one entry or exit of a contact in a segment.
+type SegmentHistoryEntry struct {
+	SegmentID string    `json:"segment_id"`
+	Change    string    `json:"change"`
+	EventID   string    `json:"event_id"`
+	At        time.Time `json:"at"`
+}
+
+// TimelineRun is one flow run of a contact, finished or not.
+type TimelineRun struct {
+	ID          string     `json:"id"`
+	FlowID      string     `json:"flow_id"`
+	FlowVersion int        `json:"flow_version"`
+	Status      string     `json:"status"`
+	StepID      string     `json:"step_id"`
+	WaitKind    string     `json:"wait_kind"`
+	WaitEvent   string     `json:"wait_event"`
+	WaitUntil   *time.Time `json:"wait_until"`
+	StartedAt   time.Time  `json:"started_at"`
+	FinishedAt  *time.Time `json:"finished_at"`
+	Error       string     `json:"error"`
+}
+
+// ContactTimeline is what happened to a contact: its newest events, its
+// segments and their history, its flow runs (newest first).
+type ContactTimeline struct {
+	Events         []TimelineEvent       `json:"events"`
+	Segments       []SegmentMembership   `json:"segments"`
+	SegmentHistory []SegmentHistoryEntry `json:"segment_history"`
+	FlowRuns       []TimelineRun         `json:"flow_runs"`
+}
+
+// ContactTimeline loads up to limit of each list for one contact.
+func (s *Store) ContactTimeline(ctx context.Context, id string, limit int) (ContactTimeline, error) {
+	t := ContactTimeline{Events: []TimelineEvent{}, Segments: []SegmentMembership{}, SegmentHistory: []SegmentHistoryEntry{}, FlowRuns: []TimelineRun{}}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT id, type, properties, occurred_at, received_at, applied_at, quarantined_at IS NOT NULL
+		FROM events WHERE contact_id = $1 ORDER BY occurred_at DESC, seq DESC LIMIT $2`, id, limit).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var e TimelineEvent
+			if err := rows.Scan(&e.ID, &e.Type, &e.Properties, &e.OccurredAt, &e.ReceivedAt, &e.AppliedAt, &e.Quarantined); err != nil {
+				return err
+			}
+			t.Events = append(t.Events, e)
+		}
+		return rows.Err()
+	})
+	b.Queue(`SELECT segment_id, entered_at FROM segment_memberships WHERE contact_id = $1 ORDER BY entered_at DESC, segment_id`, id).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var m SegmentMembership
+				if err := rows.Scan(&m.SegmentID, &m.EnteredAt); err != nil {
+					return err
+				}
+				t.Segments = append(t.Segments, m)
+			}
+			return rows.Err()
+		})
+	b.Queue(`SELECT segment_id, change, event_id, at FROM segment_history WHERE contact_id = $1 ORDER BY id DESC LIMIT $2`, id, limit).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var c SegmentHistoryEntry
+				if err := rows.Scan(&c.SegmentID, &c.Change, &c.EventID, &c.At); err != nil {
+					return err
+				}
+				t.SegmentHistory = append(t.SegmentHistory, c)
+			}
+			return rows.Err()
+		})
+	b.Queue(`SELECT id, flow_id, flow_version, status, step_id, wait_kind, wait_event, wait_until, started_at, finished_at, error
+		FROM flow_runs WHERE contact_id = $1 ORDER BY started_at DESC, id LIMIT $2`, id, limit).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var r TimelineRun
+			if err := rows.Scan(&r.ID, &r.FlowID, &r.FlowVersion, &r.Status, &r.StepID, &r.WaitKind, &r.WaitEvent, &r.WaitUntil,
+				&r.StartedAt, &r.FinishedAt, &r.Error); err != nil {
+				return err
+			}
+			t.FlowRuns = append(t.FlowRuns, r)
+		}
+		return rows.Err()
+	})
+	if err := s.Pool.SendBatch(ctx, b).Close(); err != nil {
+		return t, fmt.Errorf("error loading the timeline of contact %q: %w", id, err)
+	}
+	return t, nil
+}
+
+// StepCount is how many runs of a flow are in one status at one step.
+type StepCount struct {
+	StepID string `json:"step_id"`
+	Status string `json:"status"`
+	Runs   int64  `json:"runs"`
+}
+
+// DefinitionStats counts a flow's runs by status and step: running and
+// waiting runs are at the step they are on, finished runs (completed,
+// exited, failed) at the step they ended on.
+func (s *Store) DefinitionStats(ctx context.Context, flowID string) ([]StepCount, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT step_id, status, count(*) FROM flow_runs WHERE flow_id = $1
+		GROUP BY step_id, status ORDER BY step_id, status`, flowID)
+	if err != nil {
+		return nil, fmt.Errorf("error counting the runs of flow %q: %w", flowID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StepCount, error) {
+		var c StepCount
+		err := r.Scan(&c.StepID, &c.Status, &c.Runs)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error counting the runs of flow %q: %w", flowID, err)
+	}
+	return out, nil
+}
