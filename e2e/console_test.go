@@ -296,3 +296,64 @@ func TestConsoleViewer(t *testing.T) {
 	require.Equal(t, 403, fetchStatus(b, "POST", "/v1/definitions/hot-list-morning/pause", fmt.Sprintf(`{"X-CSRF-Token": %q}`, csrf)))
 	b.noProblems()
 }
+
+// consoleDemoFlow has a trigger, a branch, a wait for an event with a
+// timeout, and actions on both exits.
+const consoleDemoFlow = `{"kind": "flow", "id": "console-demo", "name": "Demo onboarding",
+	"trigger": {"type": "event", "event": "demo_signup"}, "entry": "every_time",
+	"steps": [
+		{"id": "welcome", "type": "add_tag", "tag": "demo"},
+		{"id": "is-ceo", "type": "condition", "if": {"field": "role", "op": "eq", "value": "CEO"}, "then": "vip", "else": "opened"},
+		{"id": "vip", "type": "set_stage", "stage": "vip", "next": "opened"},
+		{"id": "opened", "type": "wait_for_event", "event": "email_opened", "timeout": "7d", "on_event": "engaged", "on_timeout": "nudge"},
+		{"id": "engaged", "type": "lead_score", "model": "main", "op": "add", "points": 5, "next": "end"},
+		{"id": "nudge", "type": "create_crm_task", "title": "Nudge {{email}}", "assignee": "sam", "due_in": "1d"}
+	]}`
+
+func TestConsoleFlowCanvas(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, stackOptions{shipped: true})
+	st.publish([]byte(consoleDemoFlow))
+	b := newBrowser(t, st.URL)
+	b.signIn(adminKey)
+	b.waitFor("the board", `document.querySelector("#board")`, 15*time.Second)
+
+	// The flows list links to the canvas.
+	b.run(chromedp.Navigate(st.URL + "/ui/#/flows"))
+	b.waitFor("the flows list", `document.querySelector('a[href="#/flows/console-demo"]')`, 15*time.Second)
+	b.screenshot("flows")
+	b.run(chromedp.Click(chromedp.CSS(`a[href="#/flows/console-demo"]`)))
+	b.waitFor("the canvas", `document.querySelector('svg.canvas g[data-step="opened"]')`, 15*time.Second)
+
+	// Every step is drawn, with the trigger, the end and the labelled branches.
+	for _, step := range []string{"welcome", "is-ceo", "vip", "opened", "engaged", "nudge"} {
+		require.True(t, evalJS[bool](b, fmt.Sprintf(`!!document.querySelector('svg.canvas g[data-step=%q]')`, step)), "step %s is drawn", step)
+	}
+	labels := evalJS[[]string](b, `[...document.querySelectorAll("svg.canvas .edgelabel")].map(e => e.textContent)`)
+	require.Subset(t, labels, []string{"yes", "no", "on email_opened", "timeout 1w"})
+	require.Contains(t, evalJS[string](b, `document.querySelector("svg.canvas [data-trigger]").textContent`), "demo_signup")
+	require.True(t, evalJS[bool](b, `!!document.querySelector('svg.canvas g[data-node="end"]')`))
+
+	waiting := func(step string) string {
+		return fmt.Sprintf(`document.querySelector('svg.canvas g[data-step=%q] .ncount')?.dataset.waiting`, step)
+	}
+	// Two contacts enter and wait for an email to be opened.
+	st.send(ev("d1", "demo_signup", "dana", nil), ev("d2", "demo_signup", "dino", nil))
+	b.waitFor("2 waiting at opened", waiting("opened")+` === "2"`, 30*time.Second)
+	b.screenshot("flow")
+
+	// An opened email ends one wait: the count moves, and the run ends at engaged.
+	st.send(ev("o1", "email_opened", "dana", nil))
+	b.waitFor("1 waiting at opened", waiting("opened")+` === "1"`, 30*time.Second)
+	b.waitFor("1 ended at engaged", `document.querySelector('svg.canvas g[data-step="engaged"] .ncount')?.dataset.ended === "1"`, 30*time.Second)
+	require.Equal(t, "1", evalJS[string](b, `document.querySelector('table.steps tr[data-step="opened"] td:nth-child(4)').textContent`))
+
+	// A score model is drawn as its bands, thresholds and rules.
+	b.run(chromedp.Navigate(st.URL + "/ui/#/flows/main"))
+	b.waitFor("the score model", `document.querySelectorAll("svg.scale .bandrect").length === 3`, 15*time.Second)
+	require.Equal(t, "rgb(255, 0, 0)", evalJS[string](b, `getComputedStyle(document.querySelector('svg.scale .bandrect[data-band="hot"]')).fill`))
+	require.Contains(t, evalJS[string](b, `document.querySelector("table.rules").innerText`), "calendly-booked")
+	require.Contains(t, evalJS[string](b, `document.querySelector("svg.scale").textContent`), "mql at 20")
+	b.screenshot("score-model")
+	b.noProblems()
+}
