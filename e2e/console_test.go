@@ -82,7 +82,7 @@ func newBrowser(t *testing.T, base string) *browser {
 		case *log.EventEntryAdded:
 			// 4xx answers the tests provoke on purpose are logged as errors
 			// too; anything else (a CSP violation, say) is a problem.
-			if ev.Entry.Level == log.EntryLevelError && !strings.Contains(ev.Entry.Text, "status of 40") {
+			if ev.Entry.Level == log.EntryLevelError && !strings.Contains(ev.Entry.Text, "the server responded with a status of 4") {
 				b.problems = append(b.problems, "log: "+ev.Entry.Text)
 			}
 		case *runtime.EventConsoleAPICalled:
@@ -355,5 +355,87 @@ func TestConsoleFlowCanvas(t *testing.T) {
 	require.Contains(t, evalJS[string](b, `document.querySelector("table.rules").innerText`), "calendly-booked")
 	require.Contains(t, evalJS[string](b, `document.querySelector("svg.scale").textContent`), "mql at 20")
 	b.screenshot("score-model")
+	b.noProblems()
+}
+
+// editorReplace replaces the first occurrence of old in the console's
+// editor with new, as typing would.
+func editorReplace(b *browser, old, new string) {
+	b.t.Helper()
+	ok := evalJS[bool](b, fmt.Sprintf(`(() => {
+		const v = document.querySelector("#editor").editorView;
+		const i = v.state.doc.toString().indexOf(%q);
+		if (i < 0) return false;
+		v.dispatch({changes: {from: i, to: i + %d, insert: %q}, selection: {anchor: i + %d}, userEvent: "input.type"});
+		return true;
+	})()`, old, len(old), new, len([]rune(new))))
+	require.True(b.t, ok, "%q is not in the editor", old)
+}
+
+func TestConsoleEditAndPublish(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, stackOptions{shipped: true})
+	st.publish([]byte(consoleDemoFlow))
+	b := newBrowser(t, st.URL)
+	b.signIn(adminKey)
+	b.waitFor("the board", `document.querySelector("#board")`, 15*time.Second)
+	b.run(chromedp.Navigate(st.URL + "/ui/#/flows/console-demo"))
+	b.waitFor("the editor, checked", `document.querySelector("#editor").shadowRoot?.querySelector(".cm-content") && document.querySelector("#draft-verdict")?.textContent.startsWith("Valid")`, 20*time.Second)
+	version := func() (int, string) {
+		var d struct {
+			CurrentVersion int    `json:"current_version"`
+			Status         string `json:"status"`
+		}
+		require.Equal(t, 200, st.do("GET", "/v1/definitions/console-demo", adminKey, nil, &d))
+		return d.CurrentVersion, d.Status
+	}
+
+	// Completion from the JSON Schema: a step's type.
+	editorReplace(b, `"type": "set_stage"`, `"type": "wait_f`)
+	b.waitFor("the step types offered", `[...document.querySelector("#editor").shadowRoot.querySelectorAll(".cm-tooltip-autocomplete li")].some(li => li.textContent.includes('"wait_for_event"'))`, 10*time.Second)
+	editorReplace(b, `"type": "wait_f`, `"type": "set_stage"`)
+
+	// A broken draft: its error shows at the right path and line, the
+	// canvas follows the draft, and publishing it publishes nothing.
+	editorReplace(b, `"on_timeout": "nudge"`, `"on_timeout": "nowhere"`)
+	b.waitFor("the error at steps[3].on_timeout", `document.querySelector('#draft-errors li[data-path="steps[3].on_timeout"]')`, 15*time.Second)
+	line := evalJS[int](b, `(() => { const t = document.querySelector("#editor").editorView.state.doc.toString(); return t.slice(0, t.indexOf('"on_timeout"')).split("\n").length; })()`)
+	require.Equal(t, fmt.Sprint(line), evalJS[string](b, `document.querySelector('#draft-errors li[data-path="steps[3].on_timeout"]').dataset.line`))
+	b.waitFor("the error marked in the text", `[...document.querySelector("#editor").shadowRoot.querySelectorAll(".cm-lintRange-error")].some(e => e.textContent.includes("on_timeout") || e.textContent.includes("nowhere"))`, 10*time.Second)
+	require.Contains(t, evalJS[string](b, `document.querySelector("#draft-errors").textContent`), "nowhere")
+	b.waitFor("the canvas drawn from the draft", `document.querySelector('svg.canvas g[data-node="s:nowhere"]') && document.querySelector("#canvas-source").textContent.includes("draft")`, 10*time.Second)
+	// The error's line link moves the cursor there.
+	b.run(chromedp.Click(chromedp.CSS(`#draft-errors li[data-path="steps[3].on_timeout"] button`)))
+	require.Equal(t, line, evalJS[int](b, `(() => { const v = document.querySelector("#editor").editorView; return v.state.doc.lineAt(v.state.selection.main.head).number; })()`))
+	b.screenshot("editor-error")
+	b.run(chromedp.Click(chromedp.ID("publish")))
+	b.waitFor("the refusal", `document.querySelector("#publish-result").textContent.includes("Not published")`, 15*time.Second)
+	v, _ := version()
+	require.Equal(t, 1, v, "a broken draft publishes nothing")
+
+	// Fixed, it validates, redraws and publishes a new version.
+	editorReplace(b, `"on_timeout": "nowhere"`, `"on_timeout": "nudge"`)
+	editorReplace(b, `"timeout": "1w"`, `"timeout": "3d"`)
+	b.waitFor("a valid draft", `document.querySelector("#draft-verdict").textContent.startsWith("Valid") && !document.querySelector("#draft-errors li")`, 15*time.Second)
+	require.False(t, evalJS[bool](b, `!!document.querySelector('svg.canvas g[data-node="s:nowhere"]')`))
+	b.run(chromedp.Click(chromedp.ID("publish")))
+	b.waitFor("version 2", `document.querySelector("#publish-result")?.textContent.includes("Published version 2") && document.querySelector("#def-version").textContent === "2"`, 15*time.Second)
+	v, status := version()
+	require.Equal(t, 2, v)
+	require.Equal(t, "published", status)
+
+	// The version history shows what changed.
+	b.waitFor("the diff of v1 and v2", `[...document.querySelectorAll('#diff span[data-op="-"]')].some(s => s.textContent.includes('"1w"')) && [...document.querySelectorAll('#diff span[data-op="+"]')].some(s => s.textContent.includes('"3d"'))`, 10*time.Second)
+	b.screenshot("editor")
+
+	// Pause and resume.
+	b.run(chromedp.Click(chromedp.ID("pause")))
+	b.waitFor("paused", `document.querySelector("#def-status").textContent === "paused"`, 10*time.Second)
+	_, status = version()
+	require.Equal(t, "paused", status)
+	b.run(chromedp.Click(chromedp.ID("resume")))
+	b.waitFor("published", `document.querySelector("#def-status").textContent === "published"`, 10*time.Second)
+	_, status = version()
+	require.Equal(t, "published", status)
 	b.noProblems()
 }

@@ -2,7 +2,11 @@
 // definition's page (a flow drawn as a canvas with live run counts, a score
 // model drawn as its bands, thresholds and rules).
 
-import { api, type Definition, type DefinitionVersion, type StepStats } from "./api";
+import type { EditorView } from "codemirror";
+import { api, type APIError, type Definition, type DefinitionVersion, type StepStats } from "./api";
+import { diffLines } from "./diff";
+import { createEditor } from "./editor";
+import { currentSession } from "./main";
 import { drawFlow, drawScoreModel, stepsTable, triggerText } from "./canvas";
 import { empty, fmtTime, h, section, table } from "./dom";
 
@@ -43,9 +47,26 @@ export function flowPage(main: HTMLElement, id: string) {
   let stopped = false;
   let timer = 0;
   let def: (Definition & { versions: DefinitionVersion[] }) | null = null;
+  let stats: StepStats[] = [];
+  let drawBody: any = null; // the draft when it parses, else the published body
+  let fromDraft = false;
   const canvas = h("div", { id: "canvas" });
   const steps = h("div", { id: "steps" });
   const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
+  const canvasNote = h("p", { id: "canvas-source", class: "sub" });
+
+  function redraw() {
+    if (!def) return;
+    canvasNote.textContent = fromDraft ? "Drawn from the draft in the editor." : `Drawn from version ${def.current_version}.`;
+    if (def.kind === "flow") {
+      canvas.replaceChildren(drawFlow(drawBody, stats));
+      steps.replaceChildren(stepsTable(drawBody, stats));
+    } else if (def.kind === "score_model") {
+      canvas.replaceChildren(drawScoreModel(drawBody));
+    } else {
+      canvas.replaceChildren(h("pre", { class: "json" }, JSON.stringify(drawBody?.rule ?? drawBody, null, 2)));
+    }
+  }
 
   async function loadStats() {
     window.clearTimeout(timer);
@@ -53,8 +74,8 @@ export function flowPage(main: HTMLElement, id: string) {
     try {
       const st = await api<{ steps: StepStats[] }>("GET", `/v1/definitions/${encodeURIComponent(id)}/stats`);
       if (stopped) return;
-      canvas.replaceChildren(drawFlow(def.body, st.steps));
-      steps.replaceChildren(stepsTable(def.body, st.steps));
+      stats = st.steps;
+      redraw();
       status.textContent = `Runs counted ${new Date().toLocaleTimeString()}; refreshes every ${POLL_MS / 1000} s.`;
     } catch (err) {
       if (!stopped) status.textContent = "Could not count the runs: " + (err as Error).message;
@@ -62,34 +83,186 @@ export function flowPage(main: HTMLElement, id: string) {
     if (!stopped) timer = window.setTimeout(loadStats, POLL_MS);
   }
 
-  api<Definition & { versions: DefinitionVersion[] }>("GET", "/v1/definitions/" + encodeURIComponent(id)).then((d) => {
+  async function load(keepDraft = false) {
+    let d: Definition & { versions: DefinitionVersion[] };
+    try {
+      d = await api<Definition & { versions: DefinitionVersion[] }>("GET", "/v1/definitions/" + encodeURIComponent(id));
+    } catch (err) {
+      if (!stopped) main.replaceChildren(h("h1", {}, id), h("p", { class: "error", role: "alert" }, (err as Error).message));
+      return;
+    }
     if (stopped) return;
     def = d;
     const body = d.body ?? {};
-    main.replaceChildren(h("div", {},
-      h("p", {}, h("a", { href: "#/flows" }, "← Definitions")),
-      h("h1", {}, body.name ?? id),
-      h("p", { class: "meta" }, h("span", { class: "mono" }, id), ` · ${kindName(d.kind)} · version ${d.current_version} · `, h("span", { id: "def-status", class: "pill " + d.status }, d.status)),
-      body.description ? h("p", { class: "desc" }, body.description) : null,
-      d.kind === "flow"
-        ? [section("Canvas", status, canvas), section("Steps", steps)]
-        : d.kind === "score_model"
-          ? section("Score model", drawScoreModel(body))
-          : section("Rule", h("pre", { class: "json" }, JSON.stringify(body.rule ?? body, null, 2))),
-      section("Document", h("details", {}, h("summary", {}, `The JSON of version ${d.current_version}`), h("pre", { class: "json" }, JSON.stringify(body, null, 2)))),
-    ));
-    if (d.kind === "flow") {
-      canvas.replaceChildren(drawFlow(body, []));
-      steps.replaceChildren(stepsTable(body, []));
-      loadStats();
+    if (!keepDraft) {
+      drawBody = body;
+      fromDraft = false;
     }
-  }).catch((err) => {
-    if (!stopped) main.replaceChildren(h("h1", {}, id), h("p", { class: "error", role: "alert" }, err.message));
-  });
+    const admin = currentSession()?.role === "admin";
+    const title = body.name ?? id;
+    const visual = d.kind === "flow" ? [section("Canvas", status, canvasNote, canvas), section("Steps", steps)] : section(d.kind === "score_model" ? "Score model" : "Rule", canvasNote, canvas);
+    main.replaceChildren(
+      h(
+        "div",
+        {},
+        h("p", {}, h("a", { href: "#/flows" }, "← Definitions")),
+        h("h1", {}, title),
+        h(
+          "p",
+          { class: "meta" },
+          h("span", { class: "mono" }, id),
+          ` · ${kindName(d.kind)} · version `,
+          h("span", { id: "def-version" }, String(d.current_version)),
+          " · ",
+          h("span", { id: "def-status", class: "pill " + d.status }, d.status),
+          admin ? statusButton(d) : null,
+        ),
+        body.description ? h("p", { class: "desc" }, body.description) : null,
+        visual,
+        admin ? editSection(d) : section("Document", h("pre", { class: "json" }, JSON.stringify(body, null, 2))),
+        versionsSection(d),
+      ),
+    );
+    redraw();
+    if (d.kind === "flow") loadStats();
+  }
+
+  function statusButton(d: Definition): HTMLElement {
+    const pause = d.status === "published";
+    const btn = h("button", { type: "button", id: pause ? "pause" : "resume", class: "inline" }, pause ? "Pause" : "Resume");
+    btn.addEventListener("click", async () => {
+      btn.disabled = true;
+      try {
+        await api("POST", `/v1/definitions/${encodeURIComponent(id)}/${pause ? "pause" : "resume"}`);
+        await load(true);
+      } catch (err) {
+        btn.disabled = false;
+        alertMsg((err as Error).message);
+      }
+    });
+    return btn;
+  }
+
+  let draftText: string | null = null;
+  function editSection(d: Definition): HTMLElement {
+    const wrap = h("div", { id: "editor", class: "editor" });
+    const errors = h("ul", { id: "draft-errors", class: "draft-errors", "aria-live": "polite" });
+    const verdict = h("p", { id: "draft-verdict", class: "status", role: "status" }, "Checking…");
+    const result = h("p", { id: "publish-result", role: "status" });
+    const publish = h("button", { type: "button", id: "publish", class: "primary" }, "Publish");
+    const reset = h("button", { type: "button", id: "reset" }, "Discard the draft");
+    const text = draftText ?? JSON.stringify(d.body, null, 2);
+    const ed = createEditor(wrap, text, (errs, doc) => {
+      draftText = doc;
+      verdict.textContent = errs.length ? `${errs.length} problem${errs.length > 1 ? "s" : ""}: publishing would be refused.` : "Valid: ready to publish.";
+      verdict.className = "status " + (errs.length ? "bad" : "good");
+      errors.replaceChildren(
+        ...errs.map((e) =>
+          h(
+            "li",
+            { "data-path": e.path, "data-line": String(e.line) },
+            h("button", { type: "button", class: "link", onclick: () => jumpTo(ed.view, e.line) }, e.line ? `line ${e.line}` : "document"),
+            " ",
+            h("code", {}, e.path || "(document)"),
+            ": ",
+            e.message,
+          ),
+        ),
+      );
+      try {
+        drawBody = JSON.parse(doc);
+        fromDraft = doc !== JSON.stringify(d.body, null, 2);
+      } catch {
+        /* not JSON yet: keep the last drawing */
+      }
+      redraw();
+    });
+    publish.addEventListener("click", async () => {
+      publish.disabled = true;
+      result.textContent = "Publishing…";
+      try {
+        const r = await api<{ published: { id: string; version: number; changed: boolean }[] }>("POST", "/v1/definitions", ed.text());
+        const mine = r.published.find((p) => p.id === id) ?? r.published[0];
+        draftText = null;
+        await load();
+        document.getElementById("publish-result")!.textContent = mine.changed ? `Published version ${mine.version}.` : `Nothing changed: version ${mine.version} is the same.`;
+      } catch (err) {
+        const e = err as APIError;
+        result.textContent = "Not published: " + e.message;
+        result.className = "error";
+      } finally {
+        publish.disabled = false;
+      }
+    });
+    reset.addEventListener("click", () => {
+      draftText = null;
+      ed.setText(JSON.stringify(d.body, null, 2));
+    });
+    return section(
+      "Edit",
+      h("p", { class: "sub" }, "Edit the JSON: completion from the schema (Ctrl-Space), problems checked as you type at their line. The drawing above follows the draft; publishing makes a new version, runs in flight keep theirs."),
+      wrap,
+      verdict,
+      errors,
+      h("div", { class: "actions" }, publish, reset),
+      result,
+    );
+  }
+
+  function versionsSection(d: Definition & { versions: DefinitionVersion[] }): HTMLElement {
+    const vs = d.versions;
+    const opt = (v: DefinitionVersion) => h("option", { value: String(v.version) }, `v${v.version} — ${fmtTime(v.published_at)}`);
+    const from = h("select", { id: "diff-from" }, vs.map(opt));
+    const to = h("select", { id: "diff-to" }, vs.map(opt));
+    to.value = String(vs[0]?.version ?? "");
+    from.value = String(vs[1]?.version ?? vs[0]?.version ?? "");
+    const out = h("div", { id: "diff" });
+    const show = () => {
+      const a = vs.find((v) => String(v.version) === from.value);
+      const b = vs.find((v) => String(v.version) === to.value);
+      if (!a || !b) return;
+      const lines = diffLines(JSON.stringify(a.body, null, 2), JSON.stringify(b.body, null, 2));
+      const changed = lines.filter((l) => l.op !== " ").length;
+      out.replaceChildren(
+        h("p", { class: "sub" }, changed ? `${changed} changed line${changed > 1 ? "s" : ""} from v${a.version} to v${b.version}` : `v${a.version} and v${b.version} are the same`),
+        h(
+          "pre",
+          { class: "diff" },
+          lines.map((l) => h("span", { class: l.op === "+" ? "add" : l.op === "-" ? "del" : "same", "data-op": l.op }, `${l.op} ${l.text}\n`)),
+        ),
+      );
+    };
+    from.addEventListener("change", show);
+    to.addEventListener("change", show);
+    show();
+    return section(
+      "Versions",
+      table("Published versions, newest first", ["Version", "Published", "Hash"], vs.map((v) => [`v${v.version}`, fmtTime(v.published_at), h("span", { class: "mono small" }, v.hash.slice(0, 16))])),
+      h("div", { class: "diffpick" }, h("label", { for: "diff-from" }, "Compare"), from, h("label", { for: "diff-to" }, "with"), to),
+      out,
+    );
+  }
+
+  load();
   return () => {
     stopped = true;
     window.clearTimeout(timer);
   };
+}
+
+function jumpTo(view: EditorView, line: number) {
+  if (!line) return;
+  const l = view.state.doc.line(Math.min(line, view.state.doc.lines));
+  view.dispatch({ selection: { anchor: l.from }, scrollIntoView: true });
+  view.focus();
+}
+
+function alertMsg(text: string) {
+  const p = document.getElementById("publish-result");
+  if (p) {
+    p.textContent = text;
+    p.className = "error";
+  }
 }
 
 const POLL_MS = 3000;
