@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,19 +23,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// chromiumPath finds the browser or skips the test.
-func chromiumPath(t *testing.T) string {
+// consoleChromium finds the browser (browser_test.go's chromiumPath) or
+// skips the test.
+func consoleChromium(t *testing.T) string {
 	t.Helper()
-	if p := os.Getenv("LEADFLOW_CHROMIUM"); p != "" {
-		return p
+	p := chromiumPath()
+	if p == "" {
+		t.Skip("Chromium is not installed (apt-get install -y chromium, or set LEADFLOW_CHROMIUM): skipping the console's browser tests")
 	}
-	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("Chromium is not installed (apt-get install -y chromium, or set LEADFLOW_CHROMIUM): skipping the console's browser tests")
-	return ""
+	return p
 }
 
 // browser is one headless Chromium tab with the console's problems
@@ -53,7 +48,7 @@ type browser struct {
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.ExecPath(consoleChromium(t)),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true),
