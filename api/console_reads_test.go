@@ -194,3 +194,36 @@ func TestValidateOnly(t *testing.T) {
 	require.Equal(t, 200, s.code)
 	require.Contains(t, string(s.body), `"$schema"`)
 }
+
+func TestTasksFilters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.addContact("ada", "ada@example.com")
+	for i, row := range [][2]string{{"olga", "failed"}, {"sam", "delivered"}, {"olga", "delivered"}} {
+		e.exec(`INSERT INTO crm_tasks (contact_id, title, assignee, reason, idem_key, delivery_status, created_at)
+			VALUES ('ada', $1, $2, 'test', $1, $3, now() + make_interval(secs => $4))`, fmt.Sprintf("t%d", i), row[0], row[1], i)
+	}
+	titles := func(q string) []string {
+		r := e.do("GET", "/v1/tasks"+q, adminKey, nil)
+		require.Equal(t, 200, r.code, string(r.body))
+		var out struct {
+			Tasks []struct {
+				Title string `json:"title"`
+			} `json:"tasks"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &out))
+		var ts []string
+		for _, x := range out.Tasks {
+			ts = append(ts, x.Title)
+		}
+		return ts
+	}
+	require.Equal(t, []string{"t2", "t1", "t0"}, titles(""), "newest first")
+	require.Equal(t, []string{"t2", "t0"}, titles("?assignee=olga"))
+	require.Equal(t, []string{"t2", "t1"}, titles("?status=delivered"))
+	require.Equal(t, []string{"t0"}, titles("?assignee=olga&status=failed"))
+	r := e.do("GET", "/v1/tasks?status=lost", adminKey, nil)
+	require.Equal(t, 400, r.code)
+	_, details := r.errBody(t)
+	require.Equal(t, []string{"status"}, detailPaths(details))
+}

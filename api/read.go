@@ -309,13 +309,19 @@ type taskJSON struct {
 
 func (s *server) getTasks(w http.ResponseWriter, r *http.Request) {
 	var p problems
-	q := query(r, &p, "contact_id", "limit")
-	limit := intParam(q, "limit", 50, 1, 1000, &p)
+	q := query(r, &p, "contact_id", "assignee", "status", "limit")
+	tq := store.TasksQuery{ContactID: q.Get("contact_id"), Assignee: q.Get("assignee"), Status: q.Get("status"),
+		Limit: intParam(q, "limit", 50, 1, 1000, &p)}
+	switch tq.Status {
+	case "", "none", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed:
+	default:
+		p.add("status", "%q is not a delivery status; use none, pending, delivered or failed", tq.Status)
+	}
 	if err := p.err(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	tasks, err := s.cfg.Store.Tasks(r.Context(), q.Get("contact_id"), limit)
+	tasks, err := s.cfg.Store.TasksFiltered(r.Context(), tq)
 	if err != nil {
 		s.fail(w, r, err)
 		return

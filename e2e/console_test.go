@@ -8,6 +8,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,6 +22,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/leadflow/leadflow/store"
 )
 
 // consoleChromium finds the browser (browser_test.go's chromiumPath) or
@@ -432,5 +435,59 @@ func TestConsoleEditAndPublish(t *testing.T) {
 	b.waitFor("published", `document.querySelector("#def-status").textContent === "published"`, 10*time.Second)
 	_, status = version()
 	require.Equal(t, "published", status)
+	b.noProblems()
+}
+
+// Tasks and deliveries: CRM tasks with their delivery status, failed
+// deliveries and quarantined events with their errors, retried from the
+// page.
+func TestConsoleTasksAndDeliveries(t *testing.T) {
+	t.Parallel()
+	rcv := newCapture(t, 200)
+	// Loopback is not allowed: the CRM delivery fails at once.
+	st := newStack(t, stackOptions{crmWebhook: rcv.srv.URL + "/crm"})
+	st.publish([]byte(hookFlow("call", `{"id": "task", "type": "create_crm_task", "title": "Call {{email}}", "assignee": "olga"}`)))
+	st.send(ev("g1", "go", "ann", nil))
+	crm := st.deliveryOf("crm_task", "/crm", "failed", 30*time.Second)
+	_, _, err := st.Store.InsertEvents(context.Background(), []store.EventRow{{ID: "poison", ContactID: "ann", Type: "visit",
+		Properties: map[string]any{"n": json.Number("1e400")}, OccurredAt: time.Now()}})
+	require.NoError(t, err)
+	st.waitFailed("poison")
+
+	b := newBrowser(t, st.URL)
+	b.signIn(adminKey)
+	b.waitFor("the board", `document.querySelector("#board")`, 15*time.Second)
+	b.run(chromedp.Click(chromedp.CSS(`nav a[href="#/work"]`)))
+	b.waitFor("the task, failed", `document.querySelector('#tasks tr[data-status="failed"]')?.textContent.includes("olga")`, 15*time.Second)
+	b.waitFor("the failed delivery with its error", fmt.Sprintf(`document.querySelector('#deliveries tr[data-delivery="%d"]')?.textContent.includes("loopback")`, crm.ID), 15*time.Second)
+	b.waitFor("the quarantined event with its error", `document.querySelector('#quarantined tr[data-event="poison"]')?.textContent.includes("beyond the range")`, 15*time.Second)
+
+	// The filters: another assignee has no tasks; a delivered status neither.
+	b.run(chromedp.SendKeys(chromedp.ID("f-assignee"), "sam"))
+	b.waitFor("no tasks for sam", `document.querySelector("#tasks .empty")`, 10*time.Second)
+	evalJS[bool](b, `(() => { const f = document.querySelector("#f-assignee"); f.value = "olga"; return f.dispatchEvent(new Event("input")); })()`)
+	b.waitFor("olga's task", `document.querySelector('#tasks tr[data-status="failed"]')`, 10*time.Second)
+	b.screenshot("tasks")
+
+	// Retry buttons.
+	b.run(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#deliveries tr[data-delivery="%d"] button.retry`, crm.ID))))
+	waitFor(t, 20*time.Second, "the delivery retried by hand", func() bool {
+		for _, d := range func() []deliveryView { l, _ := st.deliveries(""); return l }() {
+			if d.ID == crm.ID && d.ManualRetries == 1 {
+				return true
+			}
+		}
+		return false
+	})
+	b.run(chromedp.Click(chromedp.CSS(`#quarantined tr[data-event="poison"] button.retry`)))
+	waitFor(t, 20*time.Second, "the event retried", func() bool {
+		for _, f := range st.failed("").Events {
+			if f.ID == "poison" && f.Attempts == 2 {
+				return true
+			}
+		}
+		return false
+	})
+	b.waitFor("the second attempt shown", `document.querySelector('#quarantined tr[data-event="poison"] td:nth-child(4)')?.textContent === "2"`, 15*time.Second)
 	b.noProblems()
 }

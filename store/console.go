@@ -210,3 +210,31 @@ func (s *Store) DefinitionStats(ctx context.Context, flowID string) ([]StepCount
 	}
 	return out, nil
 }
+
+// TasksQuery selects CRM tasks, newest first.
+type TasksQuery struct {
+	ContactID string // only this contact's, when not empty
+	Assignee  string // only this assignee's, when not empty
+	// Status is a delivery status (none, pending, delivered, failed) when
+	// not empty.
+	Status string
+	Limit  int
+}
+
+// TasksFiltered returns CRM tasks newest first with the filters of q.
+func (s *Store) TasksFiltered(ctx context.Context, q TasksQuery) ([]Task, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, contact_id, title, description, assignee, due_at, reason, model,
+		threshold_id, crossing, flow_id, flow_version, step_id, run_id, event_id, idem_key, delivery_status, created_at
+		FROM crm_tasks WHERE ($1 = '' OR contact_id = $1) AND ($2 = '' OR assignee = $2) AND ($3 = '' OR delivery_status = $3)
+		ORDER BY created_at DESC, id DESC LIMIT $4`, q.ContactID, q.Assignee, q.Status, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("error loading CRM tasks: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Task, error) {
+		var t Task
+		err := r.Scan(&t.ID, &t.ContactID, &t.Title, &t.Description, &t.Assignee, &t.DueAt, &t.Reason, &t.Model,
+			&t.ThresholdID, &t.Crossing, &t.FlowID, &t.FlowVersion, &t.StepID, &t.RunID, &t.EventID, &t.IdemKey,
+			&t.DeliveryStatus, &t.CreatedAt)
+		return t, err
+	})
+}

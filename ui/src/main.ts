@@ -6,6 +6,7 @@ import { h } from "./dom";
 import { boardPage } from "./board";
 import { contactPage } from "./contact";
 import { flowsPage, flowPage } from "./flows";
+import { workPage } from "./work";
 
 export type Cleanup = (() => void) | void;
 
@@ -76,6 +77,7 @@ export function route() {
   if ((m = hash.match(/^\/contacts\/(.+)$/))) cleanup = contactPage(main, m[1]);
   else if ((m = hash.match(/^\/flows\/(.+)$/))) cleanup = flowPage(main, m[1]);
   else if (hash === "/flows") cleanup = flowsPage(main);
+  else if (hash === "/work") cleanup = workPage(main);
   else cleanup = boardPage(main);
   main.focus({ preventScroll: true });
 }
