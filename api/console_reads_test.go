@@ -227,3 +227,74 @@ func TestTasksFilters(t *testing.T) {
 	_, details := r.errBody(t)
 	require.Equal(t, []string{"status"}, detailPaths(details))
 }
+
+func TestSegmentsAndAccounts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.do("POST", "/v1/definitions", adminKey, "["+modelDoc+","+segmentDoc+"]")
+	require.Equal(t, 201, r.code, string(r.body))
+	// e.now is 2025-03-01 12:00 UTC. Two days ago a and b entered, b left
+	// yesterday, c entered today.
+	for _, id := range []string{"a", "b", "c"} {
+		e.addContact(id, id+"@x.io", "acme")
+	}
+	e.exec(`INSERT INTO segment_memberships (contact_id, segment_id, entered_at) VALUES ('a', 'mql', '2025-02-27T10:00:00Z'), ('c', 'mql', '2025-03-01T09:00:00Z')`)
+	e.exec(`INSERT INTO segment_history (contact_id, segment_id, change, at) VALUES
+		('a', 'mql', 'entered', '2025-02-27T10:00:00Z'), ('b', 'mql', 'entered', '2025-02-27T11:00:00Z'),
+		('b', 'mql', 'exited', '2025-02-28T10:00:00Z'), ('c', 'mql', 'entered', '2025-03-01T09:00:00Z')`)
+	r = e.do("GET", "/v1/segments", adminKey, nil)
+	require.Equal(t, 200, r.code, string(r.body))
+	var list struct {
+		Segments []segmentSummary `json:"segments"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &list))
+	require.Equal(t, []segmentSummary{{ID: "mql", Name: "MQL", Status: "published", Members: 2, EnteredToday: 1, ExitedToday: 0}}, list.Segments)
+
+	r = e.do("GET", "/v1/segments/mql/history?days=4", adminKey, nil)
+	require.Equal(t, 200, r.code, string(r.body))
+	var hist struct {
+		Members int64 `json:"members"`
+		Days    []struct {
+			Day     string `json:"day"`
+			Entered int64  `json:"entered"`
+			Exited  int64  `json:"exited"`
+			Members int64  `json:"members"`
+		} `json:"days"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &hist))
+	require.Len(t, hist.Days, 4)
+	var got []string
+	for _, d := range hist.Days {
+		got = append(got, fmt.Sprintf("%s +%d -%d =%d", d.Day, d.Entered, d.Exited, d.Members))
+	}
+	require.Equal(t, []string{"2025-02-26 +0 -0 =0", "2025-02-27 +2 -0 =2", "2025-02-28 +0 -1 =1", "2025-03-01 +1 -0 =2"}, got)
+	require.Equal(t, 404, e.do("GET", "/v1/segments/main/history", adminKey, nil).code, "a score model is not a segment")
+
+	e.addScore("a", "main", 10, "cold")
+	e.addScore("b", "main", 32.5, "hot")
+	e.addContact("z", "z@x.io", "zeta")
+	r = e.do("GET", "/v1/accounts", adminKey, nil)
+	require.Equal(t, 200, r.code, string(r.body))
+	var accs struct {
+		Accounts []struct {
+			AccountID string  `json:"account_id"`
+			Contacts  int64   `json:"contacts"`
+			Score     float64 `json:"score"`
+		} `json:"accounts"`
+	}
+	require.NoError(t, json.Unmarshal(r.body, &accs))
+	require.Len(t, accs.Accounts, 2)
+	require.Equal(t, "acme", accs.Accounts[0].AccountID)
+	require.Equal(t, 42.5, accs.Accounts[0].Score)
+	require.EqualValues(t, 3, accs.Accounts[0].Contacts)
+	require.Equal(t, "zeta", accs.Accounts[1].AccountID)
+}
+
+type segmentSummary struct {
+	ID           string `json:"id"`
+	Name         string `json:"name"`
+	Status       string `json:"status"`
+	Members      int64  `json:"members"`
+	EnteredToday int64  `json:"entered_today"`
+	ExitedToday  int64  `json:"exited_today"`
+}

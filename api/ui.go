@@ -25,6 +25,9 @@ func (s *server) consoleRoutes() []route {
 		{"GET", "/v1/definitions/{id}/stats", admin, s.getDefinitionStats},
 		{"POST", "/v1/validate", admin, s.postValidate},
 		{"GET", "/v1/schema", admin, s.getSchema},
+		{"GET", "/v1/segments", admin, s.getSegments},
+		{"GET", "/v1/segments/{id}/history", admin, s.getSegmentHistory},
+		{"GET", "/v1/accounts", admin, s.getAccounts},
 	}
 }
 

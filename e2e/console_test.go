@@ -491,3 +491,43 @@ func TestConsoleTasksAndDeliveries(t *testing.T) {
 	b.waitFor("the second attempt shown", `document.querySelector('#quarantined tr[data-event="poison"] td:nth-child(4)')?.textContent === "2"`, 15*time.Second)
 	b.noProblems()
 }
+
+// Segments with their members (now, today, per day) and accounts with
+// their rolled-up scores and contacts.
+func TestConsoleSegmentsAndAccounts(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, stackOptions{shipped: true})
+	for _, c := range []map[string]any{
+		{"contact_id": "ada", "email": "ada@acme.test", "account_id": "acme", "fields": map[string]any{"company": "Acme"}},
+		{"contact_id": "bob", "email": "bob@acme.test", "account_id": "acme"},
+	} {
+		code := st.do("POST", "/v1/contacts", adminKey, c, nil)
+		require.Contains(t, []int{200, 201, 202}, code)
+	}
+	st.send(ev("a1", "calendly_booked", "ada", nil), ev("a2", "trial_started", "ada", nil), ev("b1", "trial_started", "bob", nil))
+	ada := st.eventually("ada", 20*time.Second, func(c contact) bool { return c.Scores["main"].Band == "hot" })
+	bob := st.eventually("bob", 20*time.Second, func(c contact) bool { return c.Scores["main"].Score >= 15 })
+
+	b := newBrowser(t, st.URL)
+	b.signIn(adminKey)
+	b.waitFor("the board", `document.querySelector("#board")`, 15*time.Second)
+	b.run(chromedp.Click(chromedp.CSS(`nav a[href="#/segments"]`)))
+	b.waitFor("hot-list with 1 member, entered today", `(() => {
+		const row = [...document.querySelectorAll("#segments tbody tr")].find(r => r.querySelector('a[href="#/segments/hot-list"]'));
+		return row && row.querySelector("[data-members]").dataset.members === "1" && row.querySelector("[data-entered]").dataset.entered === "1";
+	})()`, 20*time.Second)
+	b.screenshot("segments")
+	b.run(chromedp.Click(chromedp.CSS(`a[href="#/segments/hot-list"]`)))
+	b.waitFor("the segment's page", `document.querySelector("#seg-members")?.textContent === "1" && document.querySelector("svg.chart polyline.line")`, 15*time.Second)
+	b.screenshot("segment")
+
+	b.run(chromedp.Click(chromedp.CSS(`nav a[href="#/accounts"]`)))
+	sum := ada.Scores["main"].Score + bob.Scores["main"].Score
+	b.waitFor("acme with its rolled-up score", fmt.Sprintf(`document.querySelector('#accounts [data-score]')?.dataset.score === %q`, fmt.Sprint(sum)), 15*time.Second)
+	b.screenshot("accounts")
+	b.run(chromedp.Click(chromedp.CSS(`a[href="#/accounts/acme"]`)))
+	b.waitFor("acme's contacts", `document.querySelector('a[href="#/contacts/ada"]') && document.querySelector('a[href="#/contacts/bob"]')`, 15*time.Second)
+	require.Contains(t, evalJS[string](b, `document.querySelector('dd[data-model="main"]').textContent`), fmt.Sprint(sum))
+	b.screenshot("account")
+	b.noProblems()
+}

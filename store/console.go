@@ -238,3 +238,91 @@ func (s *Store) TasksFiltered(ctx context.Context, q TasksQuery) ([]Task, error)
 		return t, err
 	})
 }
+
+// SegmentCount is a segment's membership now and its changes since a time.
+type SegmentCount struct {
+	SegmentID    string
+	Members      int64
+	EnteredSince int64
+	ExitedSince  int64
+}
+
+// SegmentCounts counts the members of every segment id given and how many
+// entered and exited since the given time.
+func (s *Store) SegmentCounts(ctx context.Context, ids []string, since time.Time) ([]SegmentCount, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT u.seg,
+		(SELECT count(*) FROM segment_memberships m WHERE m.segment_id = u.seg),
+		(SELECT count(*) FROM segment_history h WHERE h.segment_id = u.seg AND h.change = 'entered' AND h.at >= $2),
+		(SELECT count(*) FROM segment_history h WHERE h.segment_id = u.seg AND h.change = 'exited' AND h.at >= $2)
+		FROM unnest($1::text[]) AS u(seg) ORDER BY u.seg`, ids, since)
+	if err != nil {
+		return nil, fmt.Errorf("error counting segment members: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SegmentCount, error) {
+		var c SegmentCount
+		err := r.Scan(&c.SegmentID, &c.Members, &c.EnteredSince, &c.ExitedSince)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error counting segment members: %w", err)
+	}
+	return out, nil
+}
+
+// SegmentDay is one day of a segment's history: entries and exits that day.
+type SegmentDay struct {
+	Day     time.Time // midnight UTC
+	Entered int64
+	Exited  int64
+}
+
+// SegmentDays returns the entries and exits of a segment per UTC day since
+// from (days without any are left out), oldest first.
+func (s *Store) SegmentDays(ctx context.Context, segmentID string, from time.Time) ([]SegmentDay, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT date_trunc('day', at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS day,
+		count(*) FILTER (WHERE change = 'entered'), count(*) FILTER (WHERE change = 'exited')
+		FROM segment_history WHERE segment_id = $1 AND at >= $2 GROUP BY day ORDER BY day`, segmentID, from)
+	if err != nil {
+		return nil, fmt.Errorf("error loading the history of segment %q: %w", segmentID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SegmentDay, error) {
+		var d SegmentDay
+		err := r.Scan(&d.Day, &d.Entered, &d.Exited)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error loading the history of segment %q: %w", segmentID, err)
+	}
+	return out, nil
+}
+
+// AccountSummary is one account with its contacts counted and its score in
+// one model (the sum of its contacts' scores).
+type AccountSummary struct {
+	ID       string
+	Name     string
+	Contacts int64
+	Score    float64
+}
+
+// AccountsByScore lists accounts by their rolled-up score in model, highest
+// first (ties by id).
+func (s *Store) AccountsByScore(ctx context.Context, model string, limit int) ([]AccountSummary, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT a.id, a.name,
+		(SELECT count(*) FROM contacts c WHERE c.account_id = a.id),
+		coalesce((SELECT sum(s.score)::float8 FROM contacts c JOIN scores s ON s.contact_id = c.id AND s.model = $1
+			WHERE c.account_id = a.id), 0) AS score
+		FROM accounts a ORDER BY score DESC, a.id LIMIT $2`, model, limit)
+	if err != nil {
+		return nil, fmt.Errorf("error listing accounts: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AccountSummary, error) {
+		var a AccountSummary
+		err := r.Scan(&a.ID, &a.Name, &a.Contacts, &a.Score)
+		return a, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error listing accounts: %w", err)
+	}
+	return out, nil
+}

@@ -7,6 +7,7 @@ import { boardPage } from "./board";
 import { contactPage } from "./contact";
 import { flowsPage, flowPage } from "./flows";
 import { workPage } from "./work";
+import { accountPage, accountsPage, segmentPage, segmentsPage } from "./segments";
 
 export type Cleanup = (() => void) | void;
 
@@ -78,6 +79,10 @@ export function route() {
   else if ((m = hash.match(/^\/flows\/(.+)$/))) cleanup = flowPage(main, m[1]);
   else if (hash === "/flows") cleanup = flowsPage(main);
   else if (hash === "/work") cleanup = workPage(main);
+  else if ((m = hash.match(/^\/segments\/(.+)$/))) cleanup = segmentPage(main, m[1]);
+  else if (hash === "/segments") cleanup = segmentsPage(main);
+  else if ((m = hash.match(/^\/accounts\/(.+)$/))) cleanup = accountPage(main, m[1]);
+  else if (hash === "/accounts") cleanup = accountsPage(main);
   else cleanup = boardPage(main);
   main.focus({ preventScroll: true });
 }
