@@ -46,16 +46,15 @@ type LeadRow struct {
 	LastActivity *time.Time // the newest event of the contact
 }
 
-// LeadsPage returns one page of contacts with a score in q.Model, highest
-// score first, ties by contact id. Pages are keyset-paginated on
-// scores_hot_page (model, score DESC, contact_id): a page costs the same
-// at the start and at the end of 100,000 contacts.
-func (s *Store) LeadsPage(ctx context.Context, q LeadsPageQuery) ([]LeadRow, error) {
-	var afterScore, afterID *string
-	if q.After != nil {
-		afterScore, afterID = &q.After.Score, &q.After.ContactID
+// leadsPageSQL selects a page of the hot list; $8 is the limit and, after
+// the first page, $9 and $10 are the cursor. The cursor's bound is written out only when there
+// is one, so that even a generic plan starts the index scan at the cursor.
+func leadsPageSQL(after bool) string {
+	cursor := ""
+	if after {
+		cursor = `AND s.score <= $9::numeric AND (s.score < $9::numeric OR s.contact_id > $10)`
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT c.id, c.email, s.score::float8, s.score::text, s.band, c.stage, c.disqualified,
+	return `SELECT c.id, c.email, s.score::float8, s.score::text, s.band, c.stage, c.disqualified,
 		coalesce(c.account_id, ''), s.updated_at, coalesce(c.fields->>'owner', ''),
 		(SELECT max(e.occurred_at) FROM events e WHERE e.contact_id = c.id)
 		FROM scores s JOIN contacts c ON c.id = s.contact_id
@@ -66,9 +65,21 @@ func (s *Store) LeadsPage(ctx context.Context, q LeadsPageQuery) ([]LeadRow, err
 		  AND ($5 = '' OR c.fields->>'owner' = $5)
 		  AND ($6 = '' OR c.stage = $6)
 		  AND ($7 = '' OR c.id = $7 OR lower(c.email) LIKE replace(replace(replace(lower($7), '\', '\\'), '%', '\%'), '_', '\_') || '%')
-		  AND ($8::numeric IS NULL OR (s.score <= $8::numeric AND (s.score < $8::numeric OR s.contact_id > $9)))
+		  ` + cursor + `
 		ORDER BY s.score DESC, s.contact_id
-		LIMIT $10`, q.Model, q.Band, q.Segment, q.Disqualified, q.Owner, q.Stage, q.Search, afterScore, afterID, q.Limit)
+		LIMIT $8`
+}
+
+// LeadsPage returns one page of contacts with a score in q.Model, highest
+// score first, ties by contact id. Pages are keyset-paginated on
+// scores_hot_page (model, score DESC, contact_id): a page costs the same
+// at the start and at the end of 100,000 contacts.
+func (s *Store) LeadsPage(ctx context.Context, q LeadsPageQuery) ([]LeadRow, error) {
+	args := []any{q.Model, q.Band, q.Segment, q.Disqualified, q.Owner, q.Stage, q.Search, q.Limit}
+	if q.After != nil {
+		args = append(args, q.After.Score, q.After.ContactID)
+	}
+	rows, err := s.Pool.Query(ctx, leadsPageSQL(q.After != nil), args...)
 	if err != nil {
 		return nil, fmt.Errorf("error loading leads: %w", err)
 	}

@@ -58,6 +58,7 @@ const envHelp = `  DATABASE_URL         PostgreSQL URL (default postgres://postg
   LEADFLOW_TEMPORAL_DATABASE  dev: name of Temporal's state (default: <database>_temporal)
   LEADFLOW_ADMIN_KEY   API key that may do everything
   LEADFLOW_INGEST_KEY  API key that may only send events
+  LEADFLOW_VIEWER_KEY  key that may only read, and only in the console (/ui/)
   CRM_WEBHOOK_URL      when set, every CRM task is POSTed here as JSON
   LEADFLOW_WEBHOOK_ALLOW  CIDRs, addresses and host names deliveries may reach besides
                        public addresses (comma-separated; e.g. 10.20.0.0/16,crm.internal).
