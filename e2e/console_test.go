@@ -435,6 +435,20 @@ func TestConsoleEditAndPublish(t *testing.T) {
 	b.waitFor("published", `document.querySelector("#def-status").textContent === "published"`, 10*time.Second)
 	_, status = version()
 	require.Equal(t, "published", status)
+
+	// A new flow from the template, published from the console.
+	b.run(chromedp.Navigate(st.URL+"/ui/#/flows"), chromedp.Click(chromedp.ID("new-definition")))
+	b.waitFor("the template, valid", `document.querySelector("#draft-verdict")?.textContent.startsWith("Valid") && document.querySelector('svg.canvas g[data-step="wait-open"]')`, 20*time.Second)
+	editorReplace(b, `"id": "my-flow"`, `"id": "demo-followup"`)
+	editorReplace(b, `"name": "My flow"`, `"name": "Demo follow-up"`)
+	b.waitFor("still valid", `document.querySelector("#draft-verdict").textContent.startsWith("Valid")`, 15*time.Second)
+	b.run(chromedp.Click(chromedp.ID("publish")))
+	b.waitFor("the new flow's page", `location.hash === "#/flows/demo-followup" && document.querySelector("#def-version")?.textContent === "1"`, 15*time.Second)
+	var created struct {
+		CurrentVersion int `json:"current_version"`
+	}
+	require.Equal(t, 200, st.do("GET", "/v1/definitions/demo-followup", adminKey, nil, &created))
+	require.Equal(t, 1, created.CurrentVersion)
 	b.noProblems()
 }
 

@@ -5,7 +5,7 @@
 import type { EditorView } from "codemirror";
 import { api, type APIError, type Definition, type DefinitionVersion, type StepStats } from "./api";
 import { diffLines } from "./diff";
-import { createEditor } from "./editor";
+import { createEditor, type DraftError } from "./editor";
 import { currentSession } from "./main";
 import { drawFlow, drawScoreModel, stepsTable, triggerText } from "./canvas";
 import { empty, fmtTime, h, section, table } from "./dom";
@@ -18,6 +18,7 @@ export function flowsPage(main: HTMLElement) {
     const kinds: [string, string][] = [["flow", "Flows"], ["score_model", "Score models"], ["segment", "Segments"]];
     main.replaceChildren(
       h("h1", {}, "Definitions"),
+      currentSession()?.role === "admin" ? h("p", {}, h("a", { href: "#/new", id: "new-definition", class: "button" }, "New definition")) : "",
       ...kinds.map(([kind, title]) => {
         const defs = r.definitions.filter((d) => d.kind === kind);
         return section(
@@ -154,21 +155,7 @@ export function flowPage(main: HTMLElement, id: string) {
     const text = draftText ?? JSON.stringify(d.body, null, 2);
     const ed = createEditor(wrap, text, (errs, doc) => {
       draftText = doc;
-      verdict.textContent = errs.length ? `${errs.length} problem${errs.length > 1 ? "s" : ""}: publishing would be refused.` : "Valid: ready to publish.";
-      verdict.className = "status " + (errs.length ? "bad" : "good");
-      errors.replaceChildren(
-        ...errs.map((e) =>
-          h(
-            "li",
-            { "data-path": e.path, "data-line": String(e.line) },
-            h("button", { type: "button", class: "link", onclick: () => jumpTo(ed.view, e.line) }, e.line ? `line ${e.line}` : "document"),
-            " ",
-            h("code", {}, e.path || "(document)"),
-            ": ",
-            e.message,
-          ),
-        ),
-      );
+      showErrors(verdict, errors, errs, ed.view);
       try {
         drawBody = JSON.parse(doc);
         fromDraft = doc !== JSON.stringify(d.body, null, 2);
@@ -266,6 +253,86 @@ function alertMsg(text: string) {
 }
 
 const POLL_MS = 3000;
+
+const templates: Record<string, object> = {
+  flow: {
+    kind: "flow", id: "my-flow", name: "My flow",
+    trigger: { type: "event", event: "demo_requested" }, entry: "once",
+    steps: [
+      { id: "tag", type: "add_tag", tag: "demo" },
+      { id: "wait-open", type: "wait_for_event", event: "email_opened", timeout: "3d", on_event: "score", on_timeout: "task" },
+      { id: "score", type: "lead_score", model: "main", op: "add", points: 5, next: "end" },
+      { id: "task", type: "create_crm_task", title: "Call {{email}}", assignee: "{{fields.owner}}", due_in: "1d" },
+    ],
+  },
+  segment: { kind: "segment", id: "my-segment", name: "My segment", rule: { tag: "demo" } },
+  score_model: {
+    kind: "score_model", id: "my-model", name: "My score model",
+    bands: [{ name: "cold", min: 0, color: "blue" }, { name: "warm", min: 20, color: "orange" }, { name: "hot", min: 50, color: "red" }],
+    engagement: [{ id: "visit", on: { type: "page_visited" }, points: 1 }],
+  },
+};
+
+// newDefinitionPage writes a new definition from a template and publishes it.
+export function newDefinitionPage(main: HTMLElement) {
+  const kind = h("select", { id: "new-kind" }, h("option", { value: "flow" }, "flow"), h("option", { value: "segment" }, "segment"), h("option", { value: "score_model" }, "score model"));
+  const wrap = h("div", { id: "editor", class: "editor" });
+  const verdict = h("p", { id: "draft-verdict", class: "status", role: "status" }, "Checking…");
+  const errors = h("ul", { id: "draft-errors", class: "draft-errors", "aria-live": "polite" });
+  const result = h("p", { id: "publish-result", role: "status" });
+  const publish = h("button", { type: "button", id: "publish", class: "primary" }, "Publish");
+  const preview = h("div", { id: "canvas" });
+  const ed = createEditor(wrap, JSON.stringify(templates.flow, null, 2), (errs, doc) => {
+    showErrors(verdict, errors, errs, ed.view);
+    try {
+      const body = JSON.parse(doc);
+      preview.replaceChildren(body?.kind === "flow" ? drawFlow(body, []) : body?.kind === "score_model" ? drawScoreModel(body) : h("p", { class: "sub" }, "Segments are drawn as their rule once published."));
+    } catch {
+      /* not JSON yet */
+    }
+  });
+  kind.addEventListener("change", () => ed.setText(JSON.stringify(templates[kind.value], null, 2)));
+  publish.addEventListener("click", async () => {
+    publish.disabled = true;
+    try {
+      const r = await api<{ published: { id: string; version: number }[] }>("POST", "/v1/definitions", ed.text());
+      location.hash = "#/flows/" + encodeURIComponent(r.published[0].id);
+    } catch (err) {
+      result.textContent = "Not published: " + (err as Error).message;
+      result.className = "error";
+      publish.disabled = false;
+    }
+  });
+  main.replaceChildren(
+    h(
+      "div",
+      {},
+      h("p", {}, h("a", { href: "#/flows" }, "← Definitions")),
+      h("h1", {}, "New definition"),
+      h("div", { class: "field narrow" }, h("label", { for: "new-kind" }, "Start from a template"), kind),
+      section("Edit", h("p", { class: "sub" }, "Completion from the schema (Ctrl-Space); problems are checked as you type. Give it your own id."), wrap, verdict, errors, h("div", { class: "actions" }, publish), result),
+      section("Drawing", preview),
+    ),
+  );
+}
+
+function showErrors(verdict: HTMLElement, list: HTMLElement, errs: DraftError[], view: EditorView) {
+  verdict.textContent = errs.length ? `${errs.length} problem${errs.length > 1 ? "s" : ""}: publishing would be refused.` : "Valid: ready to publish.";
+  verdict.className = "status " + (errs.length ? "bad" : "good");
+  list.replaceChildren(
+    ...errs.map((e) =>
+      h(
+        "li",
+        { "data-path": e.path, "data-line": String(e.line) },
+        h("button", { type: "button", class: "link", onclick: () => jumpTo(view, e.line) }, e.line ? `line ${e.line}` : "document"),
+        " ",
+        h("code", {}, e.path || "(document)"),
+        ": ",
+        e.message,
+      ),
+    ),
+  );
+}
 
 function kindName(k: string): string {
   return k === "score_model" ? "score model" : k;

@@ -5,7 +5,7 @@ import { api, APIError, setCSRF, type Session } from "./api";
 import { h } from "./dom";
 import { boardPage } from "./board";
 import { contactPage } from "./contact";
-import { flowsPage, flowPage } from "./flows";
+import { flowsPage, flowPage, newDefinitionPage } from "./flows";
 import { workPage } from "./work";
 import { accountPage, accountsPage, segmentPage, segmentsPage } from "./segments";
 
@@ -78,6 +78,7 @@ export function route() {
   if ((m = hash.match(/^\/contacts\/(.+)$/))) cleanup = contactPage(main, m[1]);
   else if ((m = hash.match(/^\/flows\/(.+)$/))) cleanup = flowPage(main, m[1]);
   else if (hash === "/flows") cleanup = flowsPage(main);
+  else if (hash === "/new") cleanup = newDefinitionPage(main);
   else if (hash === "/work") cleanup = workPage(main);
   else if ((m = hash.match(/^\/segments\/(.+)$/))) cleanup = segmentPage(main, m[1]);
   else if (hash === "/segments") cleanup = segmentsPage(main);
