@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadflow/leadflow/store"
@@ -273,12 +274,30 @@ func TestConsoleSignInBoardAndContact(t *testing.T) {
 	overflow := evalJS[bool](b, `document.documentElement.scrollWidth > window.innerWidth + 1`)
 	require.False(t, overflow, "the board scrolls sideways at 390px")
 	b.screenshot("leads-phone")
-	b.run(chromedp.EmulateViewport(1280, 800))
+	b.run(chromedp.Navigate(st.URL + "/ui/#/contacts/ada"))
+	b.waitFor("ada's page at phone width", `document.querySelector("#ledger-main")`, 15*time.Second)
+	require.False(t, evalJS[bool](b, `document.documentElement.scrollWidth > window.innerWidth + 1`), "the contact page scrolls sideways at 390px")
+	b.screenshot("contact-phone")
+	b.run(chromedp.EmulateViewport(1280, 800), chromedp.Navigate(st.URL+"/ui/#/leads"))
+	b.waitFor("the board", `document.querySelector('tr[data-contact="ada"]')`, 15*time.Second)
 
 	// Signing out ends the session.
 	b.run(chromedp.Click(chromedp.ID("signout")))
 	b.waitFor("the sign-in form", `document.querySelector("#key")`, 10*time.Second)
 	require.Equal(t, 401, fetchStatus(b, "GET", "/v1/leads", "{}"))
+
+	// The keyboard alone: sign in, Tab to a lead, Enter opens its page.
+	b.waitFor("the key field focused", `document.activeElement?.id === "key"`, 10*time.Second)
+	b.run(chromedp.KeyEvent(adminKey + kb.Enter))
+	b.waitFor("the board", `document.querySelector('tr[data-contact="ada"] a')`, 15*time.Second)
+	reached := false
+	for i := 0; i < 40 && !reached; i++ {
+		b.run(chromedp.KeyEvent(kb.Tab))
+		reached = evalJS[bool](b, `document.activeElement === document.querySelector('tr[data-contact="ada"] a')`)
+	}
+	require.True(t, reached, "Tab reaches the lead's link")
+	b.run(chromedp.KeyEvent(kb.Enter))
+	b.waitFor("ada's page, by keyboard", `location.hash === "#/contacts/ada" && document.querySelector("#ledger-main")`, 15*time.Second)
 	b.noProblems()
 }
 
