@@ -296,6 +296,12 @@ func TestConsoleSignInBoardAndContact(t *testing.T) {
 		reached = evalJS[bool](b, `document.activeElement === document.querySelector('tr[data-contact="ada"] a')`)
 	}
 	require.True(t, reached, "Tab reaches the lead's link")
+	// The board refreshes with a new score while she is focused: the
+	// keyboard user keeps their place.
+	before := evalJS[string](b, `document.querySelector('tr[data-contact="ada"] .score').textContent`)
+	st.send(ev("ada-3", "project_created", "ada", nil))
+	b.waitFor("ada's new score", fmt.Sprintf(`document.querySelector('tr[data-contact="ada"] .score').textContent !== %q`, before), 20*time.Second)
+	require.True(t, evalJS[bool](b, `document.activeElement === document.querySelector('tr[data-contact="ada"] a')`), "focus survives the refresh")
 	b.run(chromedp.KeyEvent(kb.Enter))
 	b.waitFor("ada's page, by keyboard", `location.hash === "#/contacts/ada" && document.querySelector("#ledger-main")`, 15*time.Second)
 	b.noProblems()

@@ -2,7 +2,7 @@
 // score, refreshed every few seconds.
 
 import { api, q, type Definition, type Leads } from "./api";
-import { bandBadge, empty, fmtScore, fmtTime, h } from "./dom";
+import { bandBadge, changed, empty, fmtScore, fmtTime, h, keepFocus } from "./dom";
 
 const POLL_MS = 3000;
 const PAGE = 50;
@@ -20,10 +20,12 @@ export function boardPage(main: HTMLElement) {
     control.id = "f-" + id;
     control.name = id;
     control.value = state[id];
+    let debounce = 0;
     const onChange = () => {
       state[id] = control.value;
       shown = PAGE;
-      load();
+      window.clearTimeout(debounce);
+      debounce = window.setTimeout(load, control instanceof HTMLSelectElement ? 0 : 250);
     };
     control.addEventListener(control instanceof HTMLSelectElement ? "change" : "input", onChange);
     return h("div", { class: "field" }, h("label", { for: control.id }, label), control);
@@ -86,7 +88,7 @@ export function boardPage(main: HTMLElement) {
       band.value = r.bands.some((b) => b.name === cur) ? cur : "";
       nextCursor = r.next_cursor;
       more.hidden = !nextCursor;
-      render(r);
+      if (changed(body, r)) keepFocus(body, () => render(r));
       status.textContent = `${r.leads.length}${nextCursor ? "+" : ""} leads · updated ${new Date().toLocaleTimeString()}`;
     } catch (err) {
       if (stopped) return;
@@ -103,7 +105,7 @@ export function boardPage(main: HTMLElement) {
     const rows = r.leads.map((l) => {
       const tr = h(
         "tr",
-        { "data-contact": l.contact_id, "data-band": l.band },
+        { "data-contact": l.contact_id, "data-band": l.band, "data-key": l.contact_id },
         h("td", { class: "num score" }, fmtScore(l.score)),
         h("td", {}, bandBadge(l.band, l.band_color)),
         h("td", {}, h("a", { href: "#/contacts/" + encodeURIComponent(l.contact_id) }, l.email || l.contact_id), l.email ? h("div", { class: "sub" }, l.contact_id) : null),

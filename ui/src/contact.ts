@@ -3,13 +3,14 @@
 // to them (events, segments, flow runs, CRM tasks).
 
 import { api, q, type Band, type Contact, type Definition, type LedgerEntry, type Task, type Timeline } from "./api";
-import { bandBadge, empty, fmtPoints, fmtScore, fmtTime, h, s, section, table } from "./dom";
+import { bandBadge, changed, empty, fmtPoints, fmtScore, fmtTime, h, keepFocus, s, section, table } from "./dom";
 
 const POLL_MS = 5000;
 
 export function contactPage(main: HTMLElement, id: string) {
   let stopped = false;
   let timer = 0;
+  const shown = {}; // what this page last rendered
   main.replaceChildren(h("p", { role: "status" }, "Loading…"));
 
   async function load() {
@@ -25,9 +26,13 @@ export function contactPage(main: HTMLElement, id: string) {
       if (stopped) return;
       const bands: Record<string, Band[]> = {};
       for (const d of defs.definitions) bands[d.id] = d.body?.bands ?? [];
-      const scrollY = window.scrollY;
-      render(c, hist.entries, tl, tasks.tasks, bands);
-      window.scrollTo(0, scrollY);
+      if (changed(shown, [c, hist, tl, tasks, bands])) {
+        const scrollY = window.scrollY;
+        const open = [...main.querySelectorAll("details")].map((d) => d.open);
+        keepFocus(main, () => render(c, hist.entries, tl, tasks.tasks, bands));
+        main.querySelectorAll("details").forEach((d, i) => (d.open = open[i] ?? false));
+        window.scrollTo(0, scrollY);
+      }
     } catch (err) {
       if (stopped) return;
       main.replaceChildren(h("h1", {}, id), h("p", { class: "error", role: "alert" }, (err as Error).message));

@@ -80,3 +80,30 @@ export function table(caption: string, head: string[], rows: Child[][], cls = ""
 export function empty(text: string): HTMLElement {
   return h("p", { class: "empty" }, text);
 }
+
+// keepFocus re-renders a region without losing the keyboard user's place:
+// the focused element's [data-key] ancestor (or its id) is focused again
+// in the new content when it is still there.
+export function keepFocus(region: HTMLElement, render: () => void) {
+  const active = document.activeElement as HTMLElement | null;
+  let selector = "";
+  if (active && region.contains(active)) {
+    if (active.id) selector = "#" + CSS.escape(active.id);
+    else {
+      const keyed = active.closest("[data-key]") as HTMLElement | null;
+      const tag = active.tagName.toLowerCase();
+      if (keyed) selector = `[data-key="${CSS.escape(keyed.dataset.key!)}"] ${tag}`;
+    }
+  }
+  render();
+  if (selector) (region.querySelector(selector) as HTMLElement | null)?.focus({ preventScroll: true });
+}
+
+// changed reports whether v differs from what was last rendered under key.
+const lastRendered = new WeakMap<object, string>();
+export function changed(region: object, v: unknown): boolean {
+  const s = JSON.stringify(v);
+  if (lastRendered.get(region) === s) return false;
+  lastRendered.set(region, s);
+  return true;
+}

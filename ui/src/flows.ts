@@ -3,6 +3,7 @@
 // model drawn as its bands, thresholds and rules).
 
 import type { EditorView } from "codemirror";
+import { changed } from "./dom";
 import { api, type APIError, type Definition, type DefinitionVersion, type StepStats } from "./api";
 import { diffLines } from "./diff";
 import { createEditor, type DraftError } from "./editor";
@@ -56,8 +57,9 @@ export function flowPage(main: HTMLElement, id: string) {
   const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
   const canvasNote = h("p", { id: "canvas-source", class: "sub" });
 
+  const drawn = {};
   function redraw() {
-    if (!def) return;
+    if (!def || !changed(drawn, [def.current_version, fromDraft, drawBody, stats])) return;
     canvasNote.textContent = fromDraft ? "Drawn from the draft in the editor." : `Drawn from version ${def.current_version}.`;
     if (def.kind === "flow") {
       canvas.replaceChildren(drawFlow(drawBody, stats));

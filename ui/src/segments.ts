@@ -2,7 +2,7 @@
 // accounts (by their rolled-up score, with their contacts).
 
 import { api, q, type Definition } from "./api";
-import { empty, fmtScore, fmtTime, h, s, section, table } from "./dom";
+import { changed, empty, fmtScore, fmtTime, h, keepFocus, s, section, table } from "./dom";
 
 interface SegmentSummary {
   id: string;
@@ -48,8 +48,8 @@ export function segmentsPage(main: HTMLElement) {
     try {
       const r = await api<{ segments: SegmentSummary[] }>("GET", "/v1/segments");
       const hist = await Promise.all(r.segments.map((x) => api<{ days: SegmentDay[] }>("GET", `/v1/segments/${encodeURIComponent(x.id)}/history?days=30`).catch(() => ({ days: [] as SegmentDay[] }))));
-      if (p.stopped()) return;
-      body.replaceChildren(
+      if (p.stopped() || !changed(body, [r, hist])) return;
+      keepFocus(body, () => body.replaceChildren(
         r.segments.length
           ? table(
               "Segments with their members",
@@ -63,7 +63,7 @@ export function segmentsPage(main: HTMLElement) {
               ]),
             )
           : empty("No segments published."),
-      );
+      ));
       status.textContent = `Updated ${new Date().toLocaleTimeString()} (days are UTC).`;
     } catch (err) {
       if (!p.stopped()) status.textContent = "Could not load: " + (err as Error).message;
@@ -73,10 +73,12 @@ export function segmentsPage(main: HTMLElement) {
 }
 
 export function segmentPage(main: HTMLElement, id: string) {
+  const shown = {};
   const p = poller(async () => {
     try {
       const r = await api<{ id: string; name: string; members: number; days: SegmentDay[] }>("GET", `/v1/segments/${encodeURIComponent(id)}/history?days=30`);
       if (p.stopped()) return;
+      if (!changed(shown, r)) return;
       const today = r.days[r.days.length - 1];
       main.replaceChildren(
         h(
@@ -148,8 +150,8 @@ export function accountsPage(main: HTMLElement) {
   const p = poller(async () => {
     try {
       const r = await api<{ accounts: AccountSummary[] }>("GET", "/v1/accounts" + q({ model: accountModel, limit: "200" }));
-      if (p.stopped()) return;
-      body.replaceChildren(
+      if (p.stopped() || !changed(body, [accountModel, r])) return;
+      keepFocus(body, () => body.replaceChildren(
         r.accounts.length
           ? table(`Accounts by their ${accountModel} score (the sum of their contacts'), highest first`, ["Account", "Score", "Contacts"], r.accounts.map((a) => [
               h("a", { href: "#/accounts/" + encodeURIComponent(a.account_id) }, a.name || a.account_id, h("div", { class: "sub mono" }, a.account_id)),
@@ -157,7 +159,7 @@ export function accountsPage(main: HTMLElement) {
               String(a.contacts),
             ]))
           : empty("No accounts yet: contacts join one with account_id (POST /v1/contacts, or a Segment group call)."),
-      );
+      ));
     } catch (err) {
       if (!p.stopped()) body.replaceChildren(h("p", { class: "error", role: "alert" }, (err as Error).message));
     }
@@ -166,10 +168,11 @@ export function accountsPage(main: HTMLElement) {
 }
 
 export function accountPage(main: HTMLElement, id: string) {
+  const shown = {};
   const p = poller(async () => {
     try {
       const a = await api<{ account_id: string; name: string; fields: Record<string, unknown>; scores: Record<string, number>; contacts: { contact_id: string; email: string; stage: string; disqualified: boolean; scores: Record<string, number> }[]; contacts_total: number; created_at: string }>("GET", "/v1/accounts/" + encodeURIComponent(id));
-      if (p.stopped()) return;
+      if (p.stopped() || !changed(shown, a)) return;
       const models = Object.keys(a.scores).sort();
       main.replaceChildren(
         h(

@@ -3,7 +3,7 @@
 // errors and a retry button.
 
 import { api, q, type Task } from "./api";
-import { empty, fmtTime, h, section } from "./dom";
+import { changed, empty, fmtTime, h, keepFocus, section } from "./dom";
 import { currentSession } from "./main";
 
 const POLL_MS = 5000;
@@ -93,10 +93,10 @@ export function workPage(main: HTMLElement) {
         api<{ events: FailedEvent[] }>("GET", "/v1/events/failed?limit=100"),
       ]);
       if (stopped) return;
-      tasks.replaceChildren(
+      if (changed(tasks, t)) keepFocus(tasks, () => tasks.replaceChildren(
         t.tasks.length
           ? table("CRM tasks, newest first", ["Created", "Task", "Contact", "Assignee", "Due", "Delivery"], t.tasks.map((x) =>
-              h("tr", { "data-task": String(x.id), "data-status": x.delivery_status },
+              h("tr", { "data-task": String(x.id), "data-status": x.delivery_status, "data-key": "t" + x.id },
                 h("td", {}, fmtTime(x.created_at)),
                 h("td", {}, x.title, h("div", { class: "sub" }, x.reason)),
                 h("td", {}, h("a", { href: "#/contacts/" + encodeURIComponent(x.contact_id) }, x.contact_id)),
@@ -104,13 +104,13 @@ export function workPage(main: HTMLElement) {
                 h("td", {}, fmtTime(x.due_at)),
                 h("td", {}, h("span", { class: "pill " + x.delivery_status }, x.delivery_status)))))
           : empty("No CRM tasks match."),
-      );
-      deliveries.replaceChildren(
+      ));
+      if (changed(deliveries, d)) keepFocus(deliveries, () => deliveries.replaceChildren(
         d.deliveries.length
           ? table("Failed deliveries, newest first", ["Failed", "Kind", "To", "Attempts", "Error", ""], d.deliveries.map((x) => {
               const btn = h("button", { type: "button", class: "retry", "aria-label": `Retry delivery ${x.id}` }, "Retry");
               btn.addEventListener("click", () => retry(btn, `/v1/deliveries/${x.id}/retry`));
-              return h("tr", { "data-delivery": String(x.id) },
+              return h("tr", { "data-delivery": String(x.id), "data-key": "d" + x.id },
                 h("td", {}, fmtTime(x.failed_at)),
                 h("td", {}, x.kind, x.crm_task_id ? h("div", { class: "sub" }, `task ${x.crm_task_id}`) : null),
                 h("td", { class: "mono small" }, x.url),
@@ -119,13 +119,13 @@ export function workPage(main: HTMLElement) {
                 h("td", {}, admin ? btn : null));
             }))
           : empty("No failed deliveries."),
-      );
-      events.replaceChildren(
+      ));
+      if (changed(events, e)) keepFocus(events, () => events.replaceChildren(
         e.events.length
           ? table("Quarantined events", ["Last attempt", "Event", "Contact", "Attempts", "Error", ""], e.events.map((x) => {
               const btn = h("button", { type: "button", class: "retry", "aria-label": `Retry event ${x.id}` }, "Retry");
               btn.addEventListener("click", () => retry(btn, `/v1/events/${encodeURIComponent(x.id)}/retry`));
-              return h("tr", { "data-event": x.id },
+              return h("tr", { "data-event": x.id, "data-key": "e" + x.id },
                 h("td", {}, fmtTime(x.last_attempt_at)),
                 h("td", {}, h("span", { class: "mono" }, x.type), h("div", { class: "sub mono" }, x.id)),
                 h("td", {}, h("a", { href: "#/contacts/" + encodeURIComponent(x.contact_id) }, x.contact_id)),
@@ -134,7 +134,7 @@ export function workPage(main: HTMLElement) {
                 h("td", {}, admin ? btn : null));
             }))
           : empty("No quarantined events."),
-      );
+      ));
     } catch (err) {
       if (!stopped) status.textContent = "Could not load: " + (err as Error).message;
     }
