@@ -317,6 +317,13 @@ func TestConsoleViewer(t *testing.T) {
 	// Even with the token, a viewer changes nothing.
 	csrf := evalJS[string](b, `fetch("/v1/session").then(r => r.json()).then(j => j.csrf_token)`)
 	require.Equal(t, 403, fetchStatus(b, "POST", "/v1/definitions/hot-list-morning/pause", fmt.Sprintf(`{"X-CSRF-Token": %q}`, csrf)))
+	// The viewer's pages offer no changes: no editor, no pause, no retry.
+	b.run(chromedp.Navigate(st.URL + "/ui/#/flows/hot-list-morning"))
+	b.waitFor("the flow's canvas", `document.querySelector('svg.canvas g[data-step="morning"]')`, 15*time.Second)
+	require.False(t, evalJS[bool](b, `!!(document.querySelector("#editor") || document.querySelector("#pause") || document.querySelector("#publish"))`))
+	b.run(chromedp.Navigate(st.URL + "/ui/#/flows"))
+	b.waitFor("the list", `document.querySelector('a[href="#/flows/hot-list-morning"]')`, 15*time.Second)
+	require.False(t, evalJS[bool](b, `!!document.querySelector("#new-definition")`))
 	b.noProblems()
 }
 
