@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/leadflow/leadflow/store"
 )
 
 type leadsPage struct {
@@ -101,9 +103,11 @@ func TestContactTimeline(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.addContact("ada", "ada@example.com")
-	e.exec(`INSERT INTO events (id, contact_id, partition, type, properties, occurred_at) VALUES
-		('e1', 'ada', 0, 'page_visited', '{"url": "/pricing"}', now() - interval '1 hour'),
-		('e2', 'ada', 0, 'email_clicked', '{}', now())`)
+	// e1 applied, e2 pending, e3 another contact's.
+	e.exec(`INSERT INTO events (id, contact_id, partition, type, properties, occurred_at, applied_at) VALUES
+		('e1', 'ada', $1, 'page_visited', '{"url": "/pricing"}', now() - interval '1 hour', now()),
+		('e2', 'ada', $1, 'email_clicked', '{}', now(), NULL),
+		('e3', 'bob', $1, 'email_clicked', '{}', now(), now())`, store.PartitionOf("ada"))
 	e.exec(`INSERT INTO segment_memberships (contact_id, segment_id, entered_at) VALUES ('ada', 'mql', now())`)
 	e.exec(`INSERT INTO segment_history (contact_id, segment_id, change, event_id, at) VALUES ('ada', 'mql', 'entered', 'e2', now())`)
 	e.exec(`INSERT INTO flow_runs (id, flow_id, flow_version, contact_id, status, step_id, wait_kind, wait_event, wait_until, started_at, updated_at)

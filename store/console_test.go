@@ -81,4 +81,28 @@ func TestLeadsPageDeepInAHundredThousand(t *testing.T) {
 	require.Contains(t, text, "scores_hot_page", "plan:\n%s", text)
 	require.Regexp(t, `Index Cond: .*score <= `, text, "the cursor bounds the index scan; plan:\n%s", text)
 	_, _ = conn.Exec(ctx, `RESET plan_cache_mode`)
+
+	// A contact with 100,000 applied events: its timeline reads its index
+	// entries, not the log.
+	_, err = s.Pool.Exec(ctx, `INSERT INTO events (id, contact_id, partition, type, occurred_at, applied_at)
+		SELECT 'ev' || i, 'c1', 1, 'visit' || (i % 5), now() - make_interval(secs => i), now() FROM generate_series(1, 100000) i;
+		INSERT INTO events (id, contact_id, partition, type, occurred_at, applied_at)
+		SELECT 'other' || i, 'c' || (i % 1000 + 2), 1, 'visit', now(), now() FROM generate_series(1, 100000) i;
+		INSERT INTO events (id, contact_id, partition, type, occurred_at) VALUES ('pending-1', 'c1', 1, 'visit', now() + interval '1 second');
+		ANALYZE events`)
+	require.NoError(t, err)
+	var tl store.ContactTimeline
+	best := time.Hour
+	for i := 0; i < 5; i++ {
+		t0 := time.Now()
+		tl, err = s.ContactTimeline(ctx, "c1", 100)
+		require.NoError(t, err)
+		best = min(best, time.Since(t0))
+	}
+	require.Len(t, tl.Events, 100)
+	require.Equal(t, "pending-1", tl.Events[0].ID, "pending events are shown, newest first")
+	require.Nil(t, tl.Events[0].AppliedAt)
+	require.Equal(t, "ev1", tl.Events[1].ID)
+	t.Logf("timeline of a contact with 100,000 events (of 200,000): %s", best.Round(time.Microsecond))
+	require.Less(t, best, 500*time.Millisecond)
 }
