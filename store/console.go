@@ -41,8 +41,8 @@ type LeadsCursor struct {
 // LeadRow is one row of a hot list page.
 type LeadRow struct {
 	Lead
-	ScoreText    string // the exact score, for the cursor
-	Owner        string
+	ScoreText string // the exact score, for the cursor
+	Owner     string
 	// LastActivity is when the contact last changed: an event applied to
 	// it, or a time-driven change (decay, a date).
 	LastActivity *time.Time
