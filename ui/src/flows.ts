@@ -5,7 +5,7 @@
 import type { EditorView } from "codemirror";
 import { changed } from "./dom";
 import { api, type APIError, type Definition, type DefinitionVersion, type StepStats } from "./api";
-import { diffLines } from "./diff";
+import { diffLines, type DiffLine } from "./diff";
 import { createEditor, type DraftError } from "./editor";
 import { currentSession } from "./main";
 import { drawFlow, drawScoreModel, stepsTable, triggerText } from "./canvas";
@@ -217,7 +217,9 @@ export function flowPage(main: HTMLElement, id: string) {
         h(
           "pre",
           { class: "diff" },
-          lines.map((l) => h("span", { class: l.op === "+" ? "add" : l.op === "-" ? "del" : "same", "data-op": l.op }, `${l.op} ${l.text}\n`)),
+          withContext(lines, 3).map((l) =>
+            l === null ? h("span", { class: "gap" }, "  …\n") : h("span", { class: l.op === "+" ? "add" : l.op === "-" ? "del" : "same", "data-op": l.op }, `${l.op} ${l.text}\n`),
+          ),
         ),
       );
     };
@@ -237,6 +239,22 @@ export function flowPage(main: HTMLElement, id: string) {
     stopped = true;
     window.clearTimeout(timer);
   };
+}
+
+// withContext keeps the changed lines and n lines around each; null marks
+// the lines left out.
+function withContext(lines: DiffLine[], n: number): (DiffLine | null)[] {
+  if (!lines.some((l) => l.op !== " ")) return lines;
+  const keep = lines.map(() => false);
+  lines.forEach((l, i) => {
+    if (l.op !== " ") for (let j = Math.max(0, i - n); j <= Math.min(lines.length - 1, i + n); j++) keep[j] = true;
+  });
+  const out: (DiffLine | null)[] = [];
+  lines.forEach((l, i) => {
+    if (keep[i]) out.push(l);
+    else if (out[out.length - 1] !== null) out.push(null);
+  });
+  return out;
 }
 
 function jumpTo(view: EditorView, line: number) {
