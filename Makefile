@@ -33,6 +33,14 @@ fuzz: ## fuzz the flow decoder and the ingestion routes for a minute each
 bench: ## run the benchmark against the baselines (quick mode)
 	$(GO) run ./cmd/leadflow bench --quick
 
+.PHONY: ui
+ui: ## rebuild the console (ui/dist, committed and embedded) from ui/src; needs Node.js
+	cd ui && npm ci && npm run build
+
+.PHONY: screenshots
+screenshots: ## retake the README's console screenshots (docs/screenshots) in headless Chromium
+	LEADFLOW_SCREENSHOTS=1 $(GO) test -count=1 ./e2e -run TestConsole
+
 .PHONY: migrate
 migrate: ## apply database migrations to DATABASE_URL
 	$(GO) run ./cmd/leadflow migrate

@@ -2,7 +2,8 @@ package e2e
 
 // The console (/ui/) in a real headless Chromium, driven by chromedp,
 // against the real stack (PostgreSQL, embedded Temporal, the API). The
-// tests save screenshots of each page to docs/screenshots/ for the README.
+// tests save screenshots of each page to docs/screenshots/ for the README
+// (LEADFLOW_SCREENSHOTS=1).
 // They skip only when no Chromium is installed (Debian: apt-get install
 // chromium; or set LEADFLOW_CHROMIUM to its path).
 
@@ -133,14 +134,19 @@ func (b *browser) waitFor(what, cond string, timeout time.Duration) time.Duratio
 	}
 }
 
-// screenshot saves the whole page as docs/screenshots/<name>.png.
+// screenshot takes the whole page as <name>.png: into docs/screenshots/
+// (the README's pictures) when LEADFLOW_SCREENSHOTS=1, else into the
+// test's temporary folder, so that a test run leaves the tree unchanged.
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	require.NoError(b.t, err)
-	dir := filepath.Join("..", "docs", "screenshots")
+	dir := b.t.TempDir()
+	if os.Getenv("LEADFLOW_SCREENSHOTS") == "1" {
+		dir = filepath.Join("..", "docs", "screenshots")
+	}
 	require.NoError(b.t, os.MkdirAll(dir, 0o755))
 	require.NoError(b.t, os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644))
 }
