@@ -248,7 +248,7 @@ func printBanner(w io.Writer, c *config, ts *devserver.Server) {
 	if host, port, ok := strings.Cut(c.HTTPAddr, ":"); ok && (host == "" || host == "0.0.0.0") {
 		base = "http://127.0.0.1:" + port
 	}
-	ui := "not built into this binary (use `temporal` CLI or the temporalio/ui image against " + ts.FrontendHostPort() + ")"
+	ui := "not served (--ui-port 0, or built with -tags leadflow_noui); use the `temporal` CLI or the temporalio/ui image against " + ts.FrontendHostPort()
 	if a := ts.UIAddress(); a != "" {
 		ui = "http://" + a
 	}
