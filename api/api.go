@@ -196,6 +196,8 @@ func (s *server) routes() []route {
 		{"POST", "/v1/integrations/postmark", public, s.postPostmark},
 
 		{"POST", "/v1/contacts", admin, s.postContact},
+		{"POST", "/v1/contacts/import", admin, s.postContactsImport},
+		{"GET", "/v1/contacts", admin, s.getContacts},
 		{"GET", "/v1/contacts/{contact_id}", admin, s.getContact},
 		{"GET", "/v1/contacts/{contact_id}/score-history", admin, s.getScoreHistory},
 		{"GET", "/v1/leads", admin, s.getLeads},

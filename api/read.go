@@ -259,6 +259,10 @@ func (s *server) getLeads(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if wantsCSV(r) {
+		s.exportLeadsCSV(w, r, lq, q.Has("limit"))
+		return
+	}
 	leads, err := s.cfg.Store.LeadsPage(r.Context(), lq)
 	if err != nil {
 		s.fail(w, r, err)
