@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -145,16 +146,51 @@ func New(cfg Config) http.Handler {
 			}
 		}
 		allow := strings.Join(methods, ", ")
-		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+		notAllowed := func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, allow))
-		})
+		}
+		if !matchesWildcard(p, paths) {
+			mux.HandleFunc(p, notAllowed)
+			continue
+		}
+		// A literal path a wildcard route also matches (/v1/contacts/import
+		// and GET /v1/contacts/{contact_id}): a pattern without a method
+		// would conflict with it, so the other methods are named.
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			if !slices.Contains(methods, m) {
+				mux.HandleFunc(m+" "+p, notAllowed)
+			}
+		}
 	}
 	s.mountConsole(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no route %s %s; see /openapi.yaml", r.Method, r.URL.Path))
 	})
 	return s.observe(s.protect(s.recover(s.cors(mux))))
+}
+
+// matchesWildcard reports whether a route path with a {wildcard} among
+// paths also matches the literal path p.
+func matchesWildcard(p string, paths []string) bool {
+	seg := strings.Split(p, "/")
+	for _, o := range paths {
+		if o == p || !strings.Contains(o, "{") {
+			continue
+		}
+		os := strings.Split(o, "/")
+		if len(os) != len(seg) {
+			continue
+		}
+		same := true
+		for i := range os {
+			same = same && (os[i] == seg[i] || strings.HasPrefix(os[i], "{"))
+		}
+		if same {
+			return true
+		}
+	}
+	return false
 }
 
 // routes lists every route with the key it needs.

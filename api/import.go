@@ -328,9 +328,11 @@ func readCSVRows(body []byte, firstLine int, p *problems) []importRow {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := r.FieldPos(0)
+		var line int
 		var pe *csv.ParseError
-		if errors.As(err, &pe) {
+		if err == nil {
+			line, _ = r.FieldPos(0)
+		} else if errors.As(err, &pe) {
 			line = pe.StartLine
 		}
 		line = firstLine + line - headerLines - 1

@@ -30,7 +30,13 @@ import (
 const (
 	importMaxRows  = 1000      // rows per request (the API's limit)
 	importMaxBytes = 768 << 10 // bytes per request, under the API's 1 MiB body limit
-	importRetries  = 6
+)
+
+// importRetries is how many times a batch is sent before the import stops
+// (network errors, 429 and 5xx), importPause the first pause between tries.
+var (
+	importRetries = 6
+	importPause   = 500 * time.Millisecond
 )
 
 type importOptions struct {
@@ -261,7 +267,7 @@ func sendImportBatch(client *http.Client, endpoint string, o importOptions, head
 	if !strings.Contains(endpoint, "?") {
 		u = endpoint + "?line=" + strconv.Itoa(line)
 	}
-	pause := 500 * time.Millisecond
+	pause := importPause
 	for attempt := 1; ; attempt++ {
 		req, err := http.NewRequest("POST", u, bytes.NewReader(payload))
 		if err != nil {
