@@ -83,7 +83,7 @@ func TestImportCSVTwiceAndExport(t *testing.T) {
 
 	file := "id,email,Company,title,employees,tags,notes\n" +
 		"ann,ann@example.com,acme,VP Sales,500,vip;beta,\"multi\nline note\"\n" + // lines 2-3
-		"bob,bob@example.com,acme,Engineer,20,beta,\n" + // line 4
+		"bob,bob@example.com,acme,VP Engineering,20,beta,\n" + // line 4
 		",not-an-email,x,,,,\n" + // line 5: bad email, no id
 		"carl,carl@example.com,globex,VP Ops,many,,\n" + // line 6: employees not a number
 		"dora\x00,dora@example.com,,,,,\n" + // line 7: NUL in the id
@@ -121,7 +121,7 @@ func TestImportCSVTwiceAndExport(t *testing.T) {
 	require.EqualValues(t, 500, ann.Fields["employees"])
 	require.Equal(t, "hot", ann.Scores["main"].Band)
 	st.eventually("bob", 20*time.Second, func(c contact) bool {
-		return c.Scores["main"].Score == 0 && slices.Contains(c.Tags, "welcomed")
+		return c.Scores["main"].Score == 15 && slices.Contains(c.Tags, "welcomed")
 	})
 	cleo := st.eventually("cleo@example.com", 20*time.Second, func(c contact) bool { return slices.Contains(c.Tags, "welcomed") })
 	require.ElementsMatch(t, []string{"x", "y", "welcomed"}, cleo.Tags)
@@ -155,7 +155,9 @@ func TestImportCSVTwiceAndExport(t *testing.T) {
 	require.Equal(t, "acme", hot[1][7])
 	require.Equal(t, "fay", hot[2][0])
 	all := st.getCSV("/v1/leads")
-	require.Len(t, all, 5) // header + ann, fay, bob, cleo
+	require.Len(t, all, 4) // header + ann, fay, bob (cleo has no score)
+	require.Equal(t, "bob", all[3][0])
+	require.Equal(t, "cold", all[3][3])
 	limited := st.getCSV("/v1/leads?limit=1")
 	require.Len(t, limited, 2)
 
