@@ -34,18 +34,24 @@ type ContactListRow struct {
 	Band  string
 }
 
-const contactsPageSQL = `SELECT c.id, c.email, c.fields, c.tags, coalesce(c.account_id, ''), c.stage, c.disqualified,
+// contactsPageSQL selects the page first and joins the scores of its rows
+// only, so a page costs its rows whatever the filters leave after it.
+const contactsPageSQL = `SELECT c.id, c.email, c.fields, c.tags, c.account_id, c.stage, c.disqualified,
 		c.disqualified_reason, c.created_at, c.updated_at, s.score::float8, coalesce(s.band, '')
-	FROM contacts c LEFT JOIN scores s ON s.contact_id = c.id AND s.model = 'main'
-	WHERE ($1 = '' OR c.stage = $1)
-	  AND ($2 = '' OR c.account_id = $2)
-	  AND ($3 = '' OR $3 = ANY (c.tags))
-	  AND ($4 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $4))
-	  AND ($5 = '' OR c.id = $5 OR lower(c.email) LIKE replace(replace(replace(lower($5), '\', '\\'), '%', '\%'), '_', '\_') || '%')
-	  AND ($6::boolean IS NULL OR c.disqualified = $6)
-	  AND c.id > $7
-	ORDER BY c.id
-	LIMIT $8`
+	FROM (SELECT id, email, fields, tags, coalesce(account_id, '') AS account_id, stage, disqualified,
+			disqualified_reason, created_at, updated_at
+		FROM contacts c
+		WHERE ($1 = '' OR c.stage = $1)
+		  AND ($2 = '' OR c.account_id = $2)
+		  AND ($3 = '' OR $3 = ANY (c.tags))
+		  AND ($4 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $4))
+		  AND ($5 = '' OR c.id = $5 OR lower(c.email) LIKE replace(replace(replace(lower($5), '\', '\\'), '%', '\%'), '_', '\_') || '%')
+		  AND ($6::boolean IS NULL OR c.disqualified = $6)
+		  AND c.id > $7
+		ORDER BY c.id
+		LIMIT $8) c
+	LEFT JOIN scores s ON s.contact_id = c.id AND s.model = 'main'
+	ORDER BY c.id`
 
 // ContactsPage returns one page of contacts in id order. Pages are keyset
 // paginated on the primary key, so the last page costs what the first does.
