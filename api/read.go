@@ -325,7 +325,7 @@ func (s *server) getTasks(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	tasks, err := s.cfg.Store.TasksFiltered(r.Context(), tq)
+	tasks, err := s.cfg.Store.Tasks(r.Context(), tq)
 	if err != nil {
 		s.fail(w, r, err)
 		return

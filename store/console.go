@@ -245,8 +245,8 @@ type TasksQuery struct {
 	Limit  int
 }
 
-// TasksFiltered returns CRM tasks newest first with the filters of q.
-func (s *Store) TasksFiltered(ctx context.Context, q TasksQuery) ([]Task, error) {
+// Tasks returns CRM tasks newest first with the filters of q.
+func (s *Store) Tasks(ctx context.Context, q TasksQuery) ([]Task, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT id, contact_id, title, description, assignee, due_at, reason, model,
 		threshold_id, crossing, flow_id, flow_version, step_id, run_id, event_id, idem_key, delivery_status, created_at
 		FROM crm_tasks WHERE ($1 = '' OR contact_id = $1) AND ($2 = '' OR assignee = $2) AND ($3 = '' OR delivery_status = $3)

@@ -232,24 +232,6 @@ type Task struct {
 	CreatedAt      time.Time
 }
 
-// Tasks returns CRM tasks newest first, of one contact when contactID is
-// not empty.
-func (s *Store) Tasks(ctx context.Context, contactID string, limit int) ([]Task, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT id, contact_id, title, description, assignee, due_at, reason, model,
-		threshold_id, crossing, flow_id, flow_version, step_id, run_id, event_id, idem_key, delivery_status, created_at
-		FROM crm_tasks WHERE ($1 = '' OR contact_id = $1) ORDER BY created_at DESC, id DESC LIMIT $2`, contactID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("error loading CRM tasks: %w", err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Task, error) {
-		var t Task
-		err := r.Scan(&t.ID, &t.ContactID, &t.Title, &t.Description, &t.Assignee, &t.DueAt, &t.Reason, &t.Model,
-			&t.ThresholdID, &t.Crossing, &t.FlowID, &t.FlowVersion, &t.StepID, &t.RunID, &t.EventID, &t.IdemKey,
-			&t.DeliveryStatus, &t.CreatedAt)
-		return t, err
-	})
-}
-
 // AccountRow is a row of accounts.
 type AccountRow struct {
 	ID        string
