@@ -74,14 +74,8 @@ func (s *server) getContactTimeline(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	id := r.PathValue("contact_id")
-	ok, err := s.cfg.Store.ContactExists(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	id, ok := s.existingContact(w, r)
 	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
 		return
 	}
 	t, err := s.cfg.Store.ContactTimeline(r.Context(), id, limit)

@@ -183,14 +183,8 @@ func (s *server) getScoreHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	id := r.PathValue("contact_id")
-	ok, err := s.cfg.Store.ContactExists(r.Context(), id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	id, ok := s.existingContact(w, r)
 	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
 		return
 	}
 	entries, totals, err := s.cfg.Store.ScoreHistory(r.Context(), id, q.Get("model"))
@@ -392,4 +386,20 @@ func (s *server) getAccount(w http.ResponseWriter, r *http.Request) {
 			Disqualified: c.Disqualified, Scores: sc})
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// existingContact reads the {contact_id} of the path and answers 404 when
+// no such contact exists (false: the answer is written).
+func (s *server) existingContact(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("contact_id")
+	ok, err := s.cfg.Store.ContactExists(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return "", false
+	}
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
+		return "", false
+	}
+	return id, true
 }
