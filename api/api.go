@@ -235,6 +235,7 @@ func (s *server) routes() []route {
 		{"POST", "/v1/contacts/import", admin, s.postContactsImport},
 		{"GET", "/v1/contacts", admin, s.getContacts},
 		{"GET", "/v1/contacts/{contact_id}", admin, s.getContact},
+		{"DELETE", "/v1/contacts/{contact_id}", admin, s.deleteContact},
 		{"GET", "/v1/contacts/{contact_id}/score-history", admin, s.getScoreHistory},
 		{"GET", "/v1/leads", admin, s.getLeads},
 		{"GET", "/v1/tasks", admin, s.getTasks},

@@ -142,6 +142,9 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("contact_id")
 	v, err := s.cfg.Store.ContactView(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
+		if s.gone(w, r, id) {
+			return
+		}
 		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
 		return
 	}
@@ -389,7 +392,8 @@ func (s *server) getAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 // existingContact reads the {contact_id} of the path and answers 404 when
-// no such contact exists (false: the answer is written).
+// no such contact exists, 410 when it was erased (false: the answer is
+// written).
 func (s *server) existingContact(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("contact_id")
 	ok, err := s.cfg.Store.ContactExists(r.Context(), id)
@@ -398,6 +402,9 @@ func (s *server) existingContact(w http.ResponseWriter, r *http.Request) (string
 		return "", false
 	}
 	if !ok {
+		if s.gone(w, r, id) {
+			return "", false
+		}
 		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
 		return "", false
 	}

@@ -194,7 +194,7 @@ func (s *Store) Leads(ctx context.Context, q LeadsQuery) ([]Lead, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT c.id, c.email, s.score::float8, s.band, c.stage, c.disqualified,
 		coalesce(c.account_id, ''), s.updated_at
 		FROM scores s JOIN contacts c ON c.id = s.contact_id
-		WHERE s.model = $1
+		WHERE s.model = $1 AND c.erased_at IS NULL
 		  AND ($2 = '' OR s.band = $2)
 		  AND ($3 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $3))
 		  AND ($4::boolean IS NULL OR c.disqualified = $4)

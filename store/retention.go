@@ -36,8 +36,8 @@ func (s *Store) SweepEvents(ctx context.Context, horizon time.Duration, now time
 		}
 	}
 	if total > 0 {
-		if _, err := s.Pool.Exec(ctx, `INSERT INTO retention_sweeps (swept_at, horizon, cutoff, deleted) VALUES ($1, $2, $3, $4)`,
-			now, horizon, cutoff, total); err != nil {
+		if _, err := s.Pool.Exec(ctx, `INSERT INTO retention_sweeps (swept_at, horizon_s, cutoff, deleted) VALUES ($1, $2, $3, $4)`,
+			now, int64(horizon/time.Second), cutoff, total); err != nil {
 			return total, fmt.Errorf("error recording the retention sweep: %w", err)
 		}
 	}
@@ -54,7 +54,7 @@ type RetentionSweep struct {
 
 // RetentionSweeps returns the last sweeps, newest first.
 func (s *Store) RetentionSweeps(ctx context.Context, limit int) ([]RetentionSweep, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT swept_at, horizon, cutoff, deleted FROM retention_sweeps ORDER BY id DESC LIMIT $1`, limit)
+	rows, err := s.Pool.Query(ctx, `SELECT swept_at, horizon_s, cutoff, deleted FROM retention_sweeps ORDER BY id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("error listing retention sweeps: %w", err)
 	}
@@ -62,9 +62,11 @@ func (s *Store) RetentionSweeps(ctx context.Context, limit int) ([]RetentionSwee
 	var out []RetentionSweep
 	for rows.Next() {
 		var r RetentionSweep
-		if err := rows.Scan(&r.SweptAt, &r.Horizon, &r.Cutoff, &r.Deleted); err != nil {
+		var secs int64
+		if err := rows.Scan(&r.SweptAt, &secs, &r.Cutoff, &r.Deleted); err != nil {
 			return nil, fmt.Errorf("error reading a retention sweep: %w", err)
 		}
+		r.Horizon = time.Duration(secs) * time.Second
 		out = append(out, r)
 	}
 	return out, rows.Err()

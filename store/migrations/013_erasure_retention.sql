@@ -48,7 +48,7 @@ ALTER TABLE outbox ADD CONSTRAINT outbox_kind_check
 CREATE TABLE retention_sweeps (
     id          bigserial PRIMARY KEY,
     swept_at    timestamptz NOT NULL,
-    horizon     interval NOT NULL,
+    horizon_s   bigint NOT NULL,   -- the horizon in seconds
     cutoff      timestamptz NOT NULL,
     deleted     bigint NOT NULL
 );
