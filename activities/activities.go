@@ -41,6 +41,9 @@ type Activities struct {
 	// Deployment is this worker's deployment, read from its database when
 	// the worker starts: work naming another one is refused (deployment.go).
 	Deployment store.Deployment
+	// EventRetention is how long applied events are kept
+	// (LEADFLOW_EVENT_RETENTION); zero keeps them for ever (retention.go).
+	EventRetention time.Duration
 }
 
 func (a *Activities) now() time.Time {

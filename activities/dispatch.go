@@ -20,9 +20,9 @@ const dispatchConcurrency = 16
 
 // dispatch hands the partition's outbox to Temporal. Rows of one workflow
 // are sent in order (a run's start before its signals); different
-// workflows in parallel. Starting a workflow that already exists and
-// signalling one that has finished count as done: outbox rows may be
-// dispatched more than once after a crash.
+// workflows in parallel. Starting a workflow that already exists, and
+// signalling or cancelling one that has finished, count as done: outbox
+// rows may be dispatched more than once after a crash.
 func (a *Activities) dispatch(ctx context.Context, partition int) error {
 	for {
 		items, err := a.Store.PendingOutbox(ctx, partition, 500)
@@ -154,6 +154,15 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			return nil // the run's workflow already ended
+		}
+	case "cancel_run":
+		// The run's contact was erased: its run is cancelled in the
+		// database already; its workflow is asked to stop (a run workflow
+		// ends when its wait is cancelled).
+		err = a.Client.CancelWorkflow(ctx, id, "")
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil // never started, or already ended
 		}
 	default:
 		return &unknownKindError{kind: it.Kind}

@@ -68,6 +68,10 @@ type Config struct {
 	// Limits are the rate limit per client and the cap on requests served
 	// at once (see Limits; the zero value means the defaults).
 	Limits Limits
+	// EventRetention is the event retention horizon
+	// (LEADFLOW_EVENT_RETENTION; zero: none): publishing a definition that
+	// reads events further back is refused.
+	EventRetention time.Duration
 }
 
 // Limits of the API.
