@@ -64,7 +64,7 @@ func TestEraseContact(t *testing.T) {
 		ev("v2", "visit", id, nil), ev("s1", "signup", id, nil), ev("b1", "visit", "bob", nil))
 	c := st.eventually(id, 10*time.Second, func(c contact) bool { return c.Scores["m"].Score == 20 && len(c.FlowRuns) == 1 })
 	require.Equal(t, "waiting", c.FlowRuns[0]["status"])
-	runID := c.FlowRuns[0]["run_id"].(string)
+	runID := c.FlowRuns[0]["id"].(string)
 	st.eventually("bob", 10*time.Second, func(c contact) bool { return c.Scores["m"].Score == 10 })
 	require.Len(t, st.tasks(id), 1)
 	waitFor(t, 10*time.Second, "a delivery attempt", func() bool {
@@ -195,7 +195,7 @@ func TestEraseContact(t *testing.T) {
 	require.NoError(t, st.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM erasure_log`).Scan(&logRows))
 	require.Equal(t, 1, logRows)
 	require.Equal(t, 404, st.do("DELETE", "/v1/contacts/nobody", adminKey, nil, nil))
-	require.Equal(t, 401, st.do("DELETE", "/v1/contacts/bob", ingestKey, nil, nil))
+	require.Equal(t, 403, st.do("DELETE", "/v1/contacts/bob", ingestKey, nil, nil))
 }
 
 // requireNowhere fails when any table holds one of the values.
