@@ -33,10 +33,10 @@ func ParseHorizon(s string) (time.Duration, error) {
 	}
 	d, err := flows.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w (or \"none\" to keep events for ever)", EnvVar, err)
+		return 0, fmt.Errorf("%w (or \"none\" to keep events for ever)", err)
 	}
 	if d.Duration <= 0 {
-		return 0, fmt.Errorf("%s: %q must be greater than zero (or \"none\" to keep events for ever)", EnvVar, s)
+		return 0, fmt.Errorf("%q must be greater than zero (or \"none\" to keep events for ever)", s)
 	}
 	return d.Duration, nil
 }

@@ -27,10 +27,10 @@ func TestParseHorizon(t *testing.T) {
 		{"400d", 400 * day, ""},
 		{"8w", 56 * day, ""},
 		{"720h", 30 * day, ""},
-		{"0d", 0, `LEADFLOW_EVENT_RETENTION: "0d" must be greater than zero (or "none" to keep events for ever)`},
-		{"-5d", 0, `LEADFLOW_EVENT_RETENTION: "-5d" must be greater than zero (or "none" to keep events for ever)`},
-		{"1.5d", 0, `LEADFLOW_EVENT_RETENTION: "1.5d": use a whole number with one unit (e.g. "90m" instead of "1.5h") (or "none" to keep events for ever)`},
-		{"forever", 0, `LEADFLOW_EVENT_RETENTION: "forever" is not a duration; write an integer and one unit s, m, h, d or w (e.g. "60d") (or "none" to keep events for ever)`},
+		{"0d", 0, `"0d" must be greater than zero (or "none" to keep events for ever)`},
+		{"-5d", 0, `"-5d" must be greater than zero (or "none" to keep events for ever)`},
+		{"1.5d", 0, `"1.5d": use a whole number with one unit (e.g. "90m" instead of "1.5h") (or "none" to keep events for ever)`},
+		{"forever", 0, `"forever" is not a duration; write an integer and one unit s, m, h, d or w (e.g. "60d") (or "none" to keep events for ever)`},
 	} {
 		got, err := retention.ParseHorizon(tc.in)
 		if tc.err != "" {

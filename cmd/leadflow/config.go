@@ -180,7 +180,7 @@ func (c *config) deliveries(log zerolog.Logger) (*http.Client, activities.Delive
 // bindRetention binds the event retention horizon (api, worker and dev).
 func (c *config) bindRetention(fs *flag.FlagSet) {
 	if d, err := retention.ParseHorizon(os.Getenv(retention.EnvVar)); err != nil {
-		c.envErrors = append(c.envErrors, err)
+		c.envErrors = append(c.envErrors, fmt.Errorf("%s: %w", retention.EnvVar, err))
 	} else {
 		c.EventRetention = d
 	}
