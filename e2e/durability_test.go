@@ -12,9 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/leadflow/leadflow/engine"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/store"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // A worker stopped while a run waits, and events sent while no worker runs:
@@ -73,9 +72,9 @@ func recordHistories(t *testing.T, runPath, partitionPath string) {
 	time.Sleep(2 * time.Second)
 	st.send(ev("r2", "email_opened", "rex", nil))
 	st.eventually("rex", 15*time.Second, func(c contact) bool { return slices.Contains(c.Tags, "opened") && len(c.FlowRuns) == 0 })
-	id := workflows.WorkflowID(st.TaskQueue, engine.RunWorkflowID("replay:rex:1"))
+	id := contract.WorkflowID(st.TaskQueue, contract.RunWorkflowID("replay:rex:1"))
 	writeHistory(t, st.Client, id, runPath)
-	writeHistory(t, st.Client, workflows.PartitionWorkflowID(st.TaskQueue, store.PartitionOf("rex")), partitionPath)
+	writeHistory(t, st.Client, contract.PartitionWorkflowID(st.TaskQueue, store.PartitionOf("rex")), partitionPath)
 }
 
 func writeHistory(t *testing.T, c client.Client, workflowID, path string) {
