@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/store"
@@ -47,18 +48,17 @@ func TestWorkerStoppedAndRestartedMidFlow(t *testing.T) {
 	require.Equal(t, 20.0, totals["m"])
 }
 
-// The run workflow's history is committed under testdata; replaying it
-// against today's workflow code must not fail, so a change to workflow code
-// cannot break runs in flight. Regenerate with LEADFLOW_RECORD_HISTORY=1.
-func TestReplayRunWorkflowHistory(t *testing.T) {
-	t.Parallel()
-	runPath := filepath.Join("testdata", "run_workflow_history.json")
-	partitionPath := filepath.Join("testdata", "partition_workflow_history.json")
-	if os.Getenv("LEADFLOW_RECORD_HISTORY") != "" {
-		recordHistories(t, runPath, partitionPath)
+// TestRecordWorkflowHistories records the histories that
+// workflows.TestReplayRecordedHistories replays without a server (under
+// workflows/testdata), from real runs on the embedded Temporal server. Run
+// it with LEADFLOW_RECORD_HISTORY=1 after a change to workflow code that
+// histories in flight must survive, and commit both the old and new files.
+func TestRecordWorkflowHistories(t *testing.T) {
+	if os.Getenv("LEADFLOW_RECORD_HISTORY") == "" {
+		t.Skip("set LEADFLOW_RECORD_HISTORY=1 to record the workflow histories under workflows/testdata")
 	}
-	replayHistory(t, runPath)
-	replayHistory(t, partitionPath)
+	dir := filepath.Join("..", "workflows", "testdata")
+	recordHistories(t, filepath.Join(dir, "run_workflow_history.json"), filepath.Join(dir, "partition_workflow_history.json"))
 }
 
 func recordHistories(t *testing.T, runPath, partitionPath string) {
@@ -83,7 +83,7 @@ func writeHistory(t *testing.T, c client.Client, workflowID, path string) {
 	for iter.HasNext() {
 		e, err := iter.Next()
 		require.NoError(t, err)
-		b, err := protoJSON(e)
+		b, err := protojson.Marshal(e)
 		require.NoError(t, err)
 		events = append(events, b)
 	}
