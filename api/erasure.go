@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/leadflow/leadflow/engine"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/store"
 )
 
@@ -44,7 +44,7 @@ func (s *server) deleteContact(w http.ResponseWriter, r *http.Request) {
 		by = "admin console session"
 	}
 	res, err := s.cfg.Store.EraseContact(r.Context(), store.ErasureRequest{
-		ContactID: id, By: by, At: s.cfg.Now(), RunWorkflowID: engine.RunWorkflowID,
+		ContactID: id, By: by, At: s.cfg.Now(), RunWorkflowID: contract.RunWorkflowID,
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))

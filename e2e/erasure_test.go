@@ -12,10 +12,9 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/egress"
-	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/worker"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 type erasureAnswer struct {
@@ -76,7 +75,7 @@ func TestEraseContact(t *testing.T) {
 	require.Equal(t, 200, st.do("GET", "/v1/accounts/acme", adminKey, nil, &before))
 	require.Equal(t, 30.0, before.Scores["m"])
 
-	wfID := workflows.WorkflowID(st.TaskQueue, engine.RunWorkflowID(runID))
+	wfID := contract.WorkflowID(st.TaskQueue, contract.RunWorkflowID(runID))
 	waitFor(t, 10*time.Second, "the run's workflow", func() bool {
 		d, err := st.Client.DescribeWorkflowExecution(ctx, wfID, "")
 		return err == nil && d.WorkflowExecutionInfo.Status == enums.WORKFLOW_EXECUTION_STATUS_RUNNING
@@ -270,7 +269,7 @@ func TestEventRetention(t *testing.T) {
 
 	// The schedule, triggered now rather than in an hour.
 	require.NoError(t, worker.EnsureRetention(ctx, st.Client, st.TaskQueue, st.Deployment.ID, 90*24*time.Hour))
-	h := st.Client.ScheduleClient().GetHandle(ctx, workflows.RetentionScheduleID(st.TaskQueue))
+	h := st.Client.ScheduleClient().GetHandle(ctx, contract.RetentionScheduleID(st.TaskQueue))
 	t.Cleanup(func() { _ = h.Delete(context.Background()) })
 	require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
 	waitFor(t, 20*time.Second, "the old events deleted", func() bool {

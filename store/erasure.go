@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 // erasureLockClass is the first key of the advisory locks that keep an
@@ -217,8 +219,8 @@ func cancelRuns(ctx context.Context, tx pgx.Tx, req ErasureRequest, out *Erasure
 	}
 	// Rows sent already keep no trace of the person; rows not sent yet for
 	// a run that is being cancelled are dropped.
-	if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE dispatched_at IS NULL AND kind IN ('start_run', 'signal_run')
-		AND workflow_id = ANY($1)`, all); err != nil {
+	if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE dispatched_at IS NULL AND kind = ANY($2)
+		AND workflow_id = ANY($1)`, all, []string{string(contract.OutboxStartRun), string(contract.OutboxSignalRun)}); err != nil {
 		return fmt.Errorf("error dropping the runs' outbox rows: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE outbox SET workflow_id = $2, payload = '{}' WHERE workflow_id = ANY($1)`, all, ErasedText); err != nil {
@@ -226,8 +228,8 @@ func cancelRuns(ctx context.Context, tx pgx.Tx, req ErasureRequest, out *Erasure
 	}
 	if len(active) > 0 {
 		if _, err := tx.Exec(ctx, `INSERT INTO outbox (partition, kind, workflow_id, payload)
-			SELECT $1, 'cancel_run', w, '{}' FROM unnest($2::text[]) WITH ORDINALITY AS u(w, n) ORDER BY n`,
-			out.Partition, active); err != nil {
+			SELECT $1, $3, w, '{}' FROM unnest($2::text[]) WITH ORDINALITY AS u(w, n) ORDER BY n`,
+			out.Partition, active, string(contract.OutboxCancelRun)); err != nil {
 			return fmt.Errorf("error queueing the cancellation of the runs' workflows: %w", err)
 		}
 	}

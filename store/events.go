@@ -308,9 +308,10 @@ func hugeNumber(v any, path string) (string, bool) {
 }
 
 // DueContacts returns up to limit contacts of a partition whose next
-// time-driven change is due at now.
+// time-driven change is due at now. Tombstones of erased contacts never are.
 func DueContacts(ctx context.Context, tx pgx.Tx, partition int, now time.Time, limit int) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT id FROM contacts WHERE partition = $1 AND next_due_at <= $2 ORDER BY next_due_at LIMIT $3`,
+	rows, err := tx.Query(ctx, `SELECT id FROM contacts WHERE partition = $1 AND next_due_at <= $2 AND erased_at IS NULL
+		ORDER BY next_due_at LIMIT $3`,
 		partition, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("error loading due contacts: %w", err)
@@ -318,10 +319,14 @@ func DueContacts(ctx context.Context, tx pgx.Tx, partition int, now time.Time, l
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// NextDue returns the earliest time-driven change in a partition.
+// NextDue returns the earliest time-driven change in a partition: a
+// contact's next due time, or at once while a re-evaluation walks the
+// partition (MarkReevaluationDue).
 func (s *Store) NextDue(ctx context.Context, partition int) (*time.Time, error) {
 	var t *time.Time
-	err := s.Pool.QueryRow(ctx, `SELECT min(next_due_at) FROM contacts WHERE partition = $1`, partition).Scan(&t)
+	err := s.Pool.QueryRow(ctx, `SELECT least(
+			(SELECT min(next_due_at) FROM contacts WHERE partition = $1),
+			(SELECT min(started_at) FROM reevaluations WHERE partition = $1 AND finished_at IS NULL))`, partition).Scan(&t)
 	if err != nil {
 		return nil, fmt.Errorf("error reading next due time: %w", err)
 	}

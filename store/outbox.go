@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 // OutboxItem is a pending outbox row.
 type OutboxItem struct {
 	ID         int64
-	Kind       string
+	Kind       contract.OutboxKind
 	WorkflowID string
 	Payload    json.RawMessage
 }
@@ -41,7 +43,7 @@ func (s *Store) MarkDispatched(ctx context.Context, ids []int64, at time.Time) e
 		return nil
 	}
 	_, err := s.Pool.Exec(ctx, `UPDATE outbox SET dispatched_at = $2,
-		workflow_id = CASE WHEN kind = 'cancel_run' THEN 'erased' ELSE workflow_id END WHERE id = ANY($1)`, ids, at)
+		workflow_id = CASE WHEN kind = $3 THEN $4 ELSE workflow_id END WHERE id = ANY($1)`, ids, at, string(contract.OutboxCancelRun), ErasedText)
 	if err != nil {
 		return fmt.Errorf("error marking outbox dispatched: %w", err)
 	}

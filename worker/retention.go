@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/leadflow/leadflow/workflows"
+	"github.com/leadflow/leadflow/contract"
 )
 
 // RetentionEvery is how often the event retention sweep runs.
@@ -23,7 +23,7 @@ const RetentionEvery = time.Hour
 // skipped) is created if missing; without one, the schedule is deleted if
 // present. Several workers may call it at once.
 func EnsureRetention(ctx context.Context, c client.Client, taskQueue, deployment string, horizon time.Duration) error {
-	id := workflows.RetentionScheduleID(taskQueue)
+	id := contract.RetentionScheduleID(taskQueue)
 	if horizon <= 0 {
 		err := c.ScheduleClient().GetHandle(ctx, id).Delete(ctx)
 		var nf *serviceerror.NotFound
@@ -37,9 +37,9 @@ func EnsureRetention(ctx context.Context, c client.Client, taskQueue, deployment
 		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: RetentionEvery}}},
 		Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP,
 		Action: &client.ScheduleWorkflowAction{
-			ID:        workflows.RetentionWorkflowID(taskQueue),
-			Workflow:  workflows.RetentionWorkflowName,
-			Args:      []any{workflows.RetentionInput{Deployment: deployment}},
+			ID:        contract.RetentionWorkflowID(taskQueue),
+			Workflow:  contract.RetentionWorkflowName,
+			Args:      []any{contract.RetentionInput{Deployment: deployment}},
 			TaskQueue: taskQueue,
 		},
 	})

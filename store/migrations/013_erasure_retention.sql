@@ -32,16 +32,14 @@ CREATE TABLE erased_identifiers (
 );
 
 -- Runs of an erased contact that were still going are cancelled; so are
--- its pending deliveries. Their workflows are cancelled through the outbox.
+-- its pending deliveries. Their workflows are cancelled through the outbox
+-- (kind cancel_run, contract.OutboxCancelRun).
 ALTER TABLE flow_runs DROP CONSTRAINT flow_runs_status_check;
 ALTER TABLE flow_runs ADD CONSTRAINT flow_runs_status_check
     CHECK (status IN ('running', 'waiting', 'completed', 'exited', 'failed', 'cancelled'));
 ALTER TABLE deliveries DROP CONSTRAINT deliveries_status_check;
 ALTER TABLE deliveries ADD CONSTRAINT deliveries_status_check
     CHECK (status IN ('pending', 'delivered', 'failed', 'cancelled'));
-ALTER TABLE outbox DROP CONSTRAINT outbox_kind_check;
-ALTER TABLE outbox ADD CONSTRAINT outbox_kind_check
-    CHECK (kind IN ('start_run', 'signal_run', 'deliver', 'cancel_run'));
 
 -- One row per retention sweep that deleted events: when, the horizon, the
 -- cut-off and how many applied events older than it were deleted.
