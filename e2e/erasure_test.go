@@ -184,6 +184,25 @@ func TestEraseContact(t *testing.T) {
 	require.NoError(t, st.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM contacts`).Scan(&contacts))
 	require.Equal(t, 2, contacts) // bob and the tombstone
 
+	// A new version of the model re-evaluates every contact but the
+	// tombstone: its points are frozen as they were at the erasure.
+	st.publish([]byte(`{"kind": "score_model", "id": "m", "name": "M", "account_rollup": "sum",
+ "profile": [{"id": "everyone", "when": {"not": {"tag": "nope"}}, "points": 100}],
+ "engagement": [{"id": "visit", "on": {"type": "event", "event": "visit"}, "points": 10, "reason": "visited"}]}`))
+	st.eventually("bob", 20*time.Second, func(c contact) bool { return c.Scores["m"].Score == 110 })
+	waitFor(t, 20*time.Second, "the re-evaluation walked every partition", func() bool {
+		var left int
+		require.NoError(t, st.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM reevaluations WHERE finished_at IS NULL`).Scan(&left))
+		return left == 0
+	})
+	var afterModel accountAnswer
+	require.Equal(t, 200, st.do("GET", "/v1/accounts/acme", adminKey, nil, &afterModel))
+	require.Equal(t, 130.0, afterModel.Scores["m"], "bob 110 + the tombstone's 20")
+	var runs, tasks int
+	require.NoError(t, st.Store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM flow_runs), (SELECT count(*) FROM crm_tasks)`).Scan(&runs, &tasks))
+	require.Equal(t, 1, runs)
+	require.Equal(t, 1, tasks)
+
 	// Idempotent.
 	var again erasureAnswer
 	require.Equal(t, 200, st.do("DELETE", "/v1/contacts/"+id, adminKey, nil, &again))
