@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"sync"
 
+	"go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/leadflow/leadflow/contract"
@@ -156,14 +158,7 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 			return nil // the run's workflow already ended
 		}
 	case contract.OutboxCancelRun:
-		// The run's contact was erased: its run is cancelled in the
-		// database already; its workflow is asked to stop (a run workflow
-		// ends when its wait is cancelled).
-		err = a.Client.CancelWorkflow(ctx, id, "")
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return nil // never started, or already ended
-		}
+		return a.cancelRun(ctx, id)
 	default:
 		return &unknownKindError{kind: it.Kind}
 	}
@@ -172,4 +167,27 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 		return nil
 	}
 	return err
+}
+
+// cancelRun stops the workflow of a run whose contact was erased (the run
+// is cancelled in the database already; a run workflow ends when its wait
+// is cancelled) and deletes its history, which names the contact in the
+// run id, rather than leaving it to the namespace's retention. A workflow
+// that never started, or is gone already, counts as done.
+func (a *Activities) cancelRun(ctx context.Context, id string) error {
+	err := a.Client.CancelWorkflow(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if err != nil && !errors.As(err, &nf) {
+		return err
+	}
+	if a.Namespace == "" {
+		return nil
+	}
+	_, err = a.Client.WorkflowService().DeleteWorkflowExecution(ctx, &workflowservice.DeleteWorkflowExecutionRequest{
+		Namespace: a.Namespace, WorkflowExecution: &common.WorkflowExecution{WorkflowId: id},
+	})
+	if err != nil && !errors.As(err, &nf) {
+		return err
+	}
+	return nil
 }

@@ -60,7 +60,7 @@ func (s *server) deleteContact(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.log.Info().Str("erased_by", by).Int("runs_cancelled", res.Erased.RunsCancelled).
 			Msg("contact erased") // never the contact id: the log would keep it
-		if res.Erased.RunsCancelled > 0 {
+		if res.Erased.Runs > 0 {
 			s.wake(r.Context(), []int{res.Partition})
 		}
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/leadflow/leadflow/contract"
@@ -35,7 +37,7 @@ type accountAnswer struct {
 
 // A contact with events, ledger rows, a CRM task and a run waiting on a
 // durable timer is erased: the answer counts what went, its reads answer
-// 410, its run's workflow is cancelled, nothing personal is left in any
+// 410, its run's workflow is stopped and its history deleted, nothing personal is left in any
 // table, the account roll-up is unchanged and the erasure log has who and
 // when. Late events with the old id or email are refused and create
 // nothing; a second DELETE answers already_erased.
@@ -104,10 +106,12 @@ func TestEraseContact(t *testing.T) {
 	require.Equal(t, 410, st.do("GET", "/v1/contacts/"+id+"/score-history", adminKey, nil, nil))
 	require.Equal(t, 410, st.do("GET", "/v1/contacts/"+id+"/timeline", adminKey, nil, nil))
 
-	// The run's workflow is cancelled (through the outbox of its partition).
-	waitFor(t, 15*time.Second, "the run's workflow cancelled", func() bool {
-		d, err := st.Client.DescribeWorkflowExecution(ctx, wfID, "")
-		return err == nil && d.WorkflowExecutionInfo.Status == enums.WORKFLOW_EXECUTION_STATUS_CANCELED
+	// The run's workflow is stopped and its history, which names the
+	// contact, deleted (through the outbox of its partition).
+	waitFor(t, 20*time.Second, "the run's workflow gone", func() bool {
+		_, err := st.Client.DescribeWorkflowExecution(ctx, wfID, "")
+		var nf *serviceerror.NotFound
+		return errors.As(err, &nf)
 	})
 	waitFor(t, 10*time.Second, "the cancel_run row dispatched", func() bool {
 		var n int

@@ -139,6 +139,7 @@ func (st *stack) startWorker() {
 		HTTP:           egress.NewClient(egress.MustParseAllow(st.opts.webhookAllow), 5*time.Second),
 		Deliveries:     activities.DeliveryOptions{Signer: signer, RetryFor: st.opts.deliveryRetryFor},
 		EventRetention: st.opts.eventRetention,
+		Namespace:      temporalServer.Namespace(),
 	}
 	w := worker.New(st.Client, st.TaskQueue, acts, sdkworker.Options{Identity: worker.Identity(st.Deployment.ID)})
 	require.NoError(st.t, w.Start())

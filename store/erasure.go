@@ -32,7 +32,8 @@ type ErasureRequest struct {
 	By string
 	At time.Time
 	// RunWorkflowID is the outbox workflow id of a run: the erasure
-	// writes a cancel_run row for each run that was still going.
+	// writes a cancel_run row for each run, which cancels its workflow
+	// when still going and deletes its history.
 	RunWorkflowID func(runID string) string
 }
 
@@ -73,7 +74,8 @@ type Erasure struct {
 // is left is an anonymous tombstone (TombstonePrefix and a hash) that keeps
 // its scores, account and segment memberships, so account roll-ups and
 // reports count the same. Runs still going are cancelled, and a cancel_run
-// outbox row per run asks Temporal to cancel its workflow; pending
+// outbox row per run asks Temporal to cancel its workflow and delete its
+// history; pending
 // deliveries are cancelled. The contact id and every email it was seen with
 // are kept only hashed, and events naming them are refused from now on
 // (AppendEvents). The erasure log records who and when.
@@ -226,12 +228,12 @@ func cancelRuns(ctx context.Context, tx pgx.Tx, req ErasureRequest, out *Erasure
 	if _, err := tx.Exec(ctx, `UPDATE outbox SET workflow_id = $2, payload = '{}' WHERE workflow_id = ANY($1)`, all, ErasedText); err != nil {
 		return fmt.Errorf("error erasing the runs' outbox rows: %w", err)
 	}
-	if len(active) > 0 {
-		if _, err := tx.Exec(ctx, `INSERT INTO outbox (partition, kind, workflow_id, payload)
-			SELECT $1, $3, w, '{}' FROM unnest($2::text[]) WITH ORDINALITY AS u(w, n) ORDER BY n`,
-			out.Partition, active, string(contract.OutboxCancelRun)); err != nil {
-			return fmt.Errorf("error queueing the cancellation of the runs' workflows: %w", err)
-		}
+	// Every run's workflow: cancelled when still going, its history
+	// deleted in any case (it names the contact).
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (partition, kind, workflow_id, payload)
+		SELECT $1, $3, w, '{}' FROM unnest($2::text[]) WITH ORDINALITY AS u(w, n) ORDER BY n`,
+		out.Partition, all, string(contract.OutboxCancelRun)); err != nil {
+		return fmt.Errorf("error queueing the cancellation of the runs' workflows: %w", err)
 	}
 	out.Erased.RunsCancelled = len(active)
 	return nil

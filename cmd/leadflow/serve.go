@@ -247,6 +247,7 @@ func startWorker(ctx context.Context, c *config, s *store.Store, tc client.Clien
 		Deliveries:     deliveries,
 		Deployment:     c.Deployment,
 		EventRetention: c.EventRetention,
+		Namespace:      c.Namespace,
 	}
 	if err := c.checkTaskQueue(ctx, tc, log); err != nil {
 		return nil, err
