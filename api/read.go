@@ -314,9 +314,9 @@ func (s *server) getTasks(w http.ResponseWriter, r *http.Request) {
 	tq := store.TasksQuery{ContactID: q.Get("contact_id"), Assignee: q.Get("assignee"), Status: q.Get("status"),
 		Limit: intParam(q, "limit", 50, 1, 1000, &p)}
 	switch tq.Status {
-	case "", "none", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed:
+	case "", "none", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed, store.DeliveryCancelled:
 	default:
-		p.add("status", "%q is not a delivery status; use none, pending, delivered or failed", tq.Status)
+		p.add("status", "%q is not a delivery status; use none, pending, delivered, failed or cancelled", tq.Status)
 	}
 	if err := p.err(); err != nil {
 		s.fail(w, r, err)
