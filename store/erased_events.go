@@ -59,8 +59,10 @@ func erasedEvents(ctx context.Context, tx pgx.Tx, events []EventRow) (*ErasedCon
 	sort.Strings(ids)
 	b := &pgx.Batch{}
 	b.Queue(`SELECT count(pg_advisory_xact_lock_shared($1, hashtext(c))) FROM unnest($2::text[]) c`, erasureLockClass, ids)
-	b.Queue(`SELECT coalesce(array_agg(v), '{}') FROM unnest($1::text[]) v
-		WHERE EXISTS (SELECT 1 FROM erasure_log) AND EXISTS (SELECT 1 FROM erased_identifiers WHERE hash = erasure_hash(v))`, values)
+	// erasure_hash inlined, with the salt read once.
+	b.Queue(`WITH salt AS (SELECT id || ':' AS s FROM deployment WHERE EXISTS (SELECT 1 FROM erasure_log))
+		SELECT coalesce(array_agg(v), '{}') FROM (SELECT DISTINCT unnest($1::text[]) AS v) vs, salt
+		WHERE EXISTS (SELECT 1 FROM erased_identifiers WHERE hash = encode(sha256(convert_to(salt.s || vs.v, 'UTF8')), 'hex'))`, values)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()
 	if _, err := br.Exec(); err != nil {
