@@ -40,7 +40,7 @@ func TestMalformedJSONExplained(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	for body, want := range map[string]string{
-		"{\"type\": \"x\",\n \"contact_id\": 'c'}":  `malformed JSON at line 2, column 16 (byte offset 29): strings need double quotes ("), not single quotes`,
+		"{\"type\": \"x\",\n \"contact_id\": 'c'}": `malformed JSON at line 2, column 16 (byte offset 29): strings need double quotes ("), not single quotes`,
 		`{"type": "x", "contact_id": "c",}`:        `malformed JSON at line 1, column 33 (byte offset 32): trailing comma before '}'; remove it`,
 		`{"type": "x" "contact_id": "c"}`:          `malformed JSON at line 1, column 14 (byte offset 13): expected ',' or '}' after the value of "type", found '"'; a comma may be missing`,
 		`{type: "x"}`:                              `malformed JSON at line 1, column 2 (byte offset 1): field names need double quotes: write "name": value`,
