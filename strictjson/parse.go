@@ -10,13 +10,17 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 )
 
-// DefaultMaxDepth is the nesting limit when Options.MaxDepth is 0.
-const DefaultMaxDepth = 500
+// DefaultMaxDepth is the nesting limit when Options.MaxDepth is 0;
+// maxMaxDepth is the highest (jsontext refuses 10000 levels itself).
+const (
+	DefaultMaxDepth = 500
+	maxMaxDepth     = 5000
+)
 
 // Options tune Parse.
 type Options struct {
 	// MaxDepth is how deep arrays and objects may nest (the outermost is
-	// level 1); 0 means DefaultMaxDepth.
+	// level 1); 0 means DefaultMaxDepth, and more than 5000 means 5000.
 	MaxDepth int
 	// AllowBOM tolerates a UTF-8 byte order mark before the value (files
 	// saved by some editors have one).
@@ -38,6 +42,7 @@ func Parse(data []byte, opts Options) (*Node, error) {
 	if maxDepth <= 0 {
 		maxDepth = DefaultMaxDepth
 	}
+	maxDepth = min(maxDepth, maxMaxDepth)
 	if !utf8.Valid(data) {
 		off := 0
 		for {

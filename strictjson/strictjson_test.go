@@ -122,6 +122,8 @@ func TestParseDepth(t *testing.T) {
 	require.EqualError(t, err, "syntax error at 1:201: JSON nested deeper than 40 levels; flatten the structure")
 	_, err = Parse([]byte(strings.Repeat("[", 100000)), Options{})
 	require.EqualError(t, err, "syntax error at 1:501: JSON nested deeper than 500 levels; flatten the structure")
+	_, err = Parse([]byte(strings.Repeat("[", 100000)), Options{MaxDepth: 1 << 30})
+	require.EqualError(t, err, "syntax error at 1:5001: JSON nested deeper than 5000 levels; flatten the structure")
 }
 
 func TestPaths(t *testing.T) {
