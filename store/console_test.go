@@ -84,6 +84,26 @@ func TestLeadsPageDeepInAHundredThousand(t *testing.T) {
 	require.Regexp(t, `Index Cond: .*score <= `, text, "the cursor bounds the index scan; plan:\n%s", text)
 	_, _ = conn.Exec(ctx, `RESET plan_cache_mode`)
 
+	// A model with half-life decay: every page computes the 100,000
+	// scores at the read's time and sorts them (no index can hold a value
+	// that changes with the clock). Measured here.
+	_, err = s.Pool.Exec(ctx, `UPDATE scores SET engagement = score, engagement_as_of = now() - (abs(hashtext(contact_id)) % 5000000) * interval '1 second'`)
+	require.NoError(t, err)
+	decaying := store.LeadsPageQuery{Model: "main", Limit: 50, Now: time.Now(), HalfLife: 30 * 24 * time.Hour}
+	first, firstTook = timed(decaying)
+	require.Len(t, first, 50)
+	all, err := s.LeadsPage(ctx, store.LeadsPageQuery{Model: "main", Limit: 80001, Now: decaying.Now, HalfLife: decaying.HalfLife})
+	require.NoError(t, err)
+	last := all[len(all)-1]
+	decaying.After = &store.LeadsCursor{Score: last.ScoreText, ContactID: last.ContactID}
+	page, deepTook = timed(decaying)
+	require.Len(t, page, 50)
+	decaying.Owner, decaying.BelowScore = "o3", &below
+	_, filteredTook = timed(decaying)
+	t.Logf("half-life model, page of 50: first %s, after 80,000 rows %s, after 80,000 with owner and band filters %s",
+		firstTook.Round(time.Microsecond), deepTook.Round(time.Microsecond), filteredTook.Round(time.Microsecond))
+	require.Less(t, deepTook, 3*time.Second)
+
 	// A contact with 100,000 applied events: its timeline reads its index
 	// entries, not the log.
 	_, err = s.Pool.Exec(ctx, `INSERT INTO events (id, contact_id, partition, type, occurred_at, applied_at)
