@@ -60,36 +60,39 @@ type LeadRow struct {
 }
 
 // leadsPageSQL selects a page of the hot list with the arguments of q. The
-// score is read at q.Now: with a half-life that is an expression on each
-// row; without, the stored score, so that the page is an index scan on
-// scores_hot_page (model, score DESC, contact_id). Optional bounds are
-// written out only when there are some, so that even a generic plan starts
-// the index scan at the cursor.
+// score is read at q.Now. Without a half-life it is the stored score, and
+// the page is an index scan on scores_hot_page (model, score DESC,
+// contact_id); with one, it is computed once per row of the model (a
+// subquery the planner keeps apart, OFFSET 0) and the rows sorted by it.
+// Optional bounds are written out only when there are some, so that even a
+// generic plan starts the index scan at the cursor.
 func leadsPageSQL(q LeadsPageQuery) (string, []any) {
 	args := []any{q.Model, q.Segment, q.Disqualified, q.Owner, q.Stage, q.Search}
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}
-	score := "s.score"
+	from := "scores s"
 	if q.HalfLife > 0 {
 		clock := ScoreClock{Now: q.Now}
-		score = decayedScoreSQL("s", arg(clock.at())+"::timestamptz", arg(float64(q.HalfLife))+"::float8")
+		from = `(SELECT s.contact_id, s.model, s.band, s.updated_at, ` +
+			decayedScoreSQL("s", arg(clock.at())+"::timestamptz", arg(float64(q.HalfLife))+"::float8") +
+			` AS score FROM scores s WHERE s.model = $1 OFFSET 0) s`
 	}
 	bounds := ""
 	if q.MinScore != nil {
-		bounds += " AND " + score + " >= " + arg(numericText(q.MinScore)) + "::numeric"
+		bounds += " AND s.score >= " + arg(numericText(q.MinScore)) + "::numeric"
 	}
 	if q.BelowScore != nil {
-		bounds += " AND " + score + " < " + arg(numericText(q.BelowScore)) + "::numeric"
+		bounds += " AND s.score < " + arg(numericText(q.BelowScore)) + "::numeric"
 	}
 	if q.After != nil {
 		at := arg(q.After.Score) + "::numeric"
-		bounds += " AND " + score + " <= " + at + " AND (" + score + " < " + at + " OR s.contact_id > " + arg(q.After.ContactID) + ")"
+		bounds += " AND s.score <= " + at + " AND (s.score < " + at + " OR s.contact_id > " + arg(q.After.ContactID) + ")"
 	}
-	return `SELECT c.id, c.email, ` + score + `::float8, ` + score + `::text, s.band, c.stage, c.disqualified,
+	return `SELECT c.id, c.email, s.score::float8, s.score::text, s.band, c.stage, c.disqualified,
 		coalesce(c.account_id, ''), s.updated_at, coalesce(c.fields->>'owner', ''), c.updated_at
-		FROM scores s JOIN contacts c ON c.id = s.contact_id
+		FROM ` + from + ` JOIN contacts c ON c.id = s.contact_id
 		WHERE s.model = $1
 		  AND ($2 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $2))
 		  AND ($3::boolean IS NULL OR c.disqualified = $3)
@@ -97,7 +100,7 @@ func leadsPageSQL(q LeadsPageQuery) (string, []any) {
 		  AND ($5 = '' OR c.stage = $5)
 		  AND ($6 = '' OR c.id = $6 OR lower(c.email) LIKE replace(replace(replace(lower($6), '\', '\\'), '%', '\%'), '_', '\_') || '%')
 		  ` + bounds + `
-		ORDER BY ` + score + ` DESC, s.contact_id
+		ORDER BY s.score DESC, s.contact_id
 		LIMIT ` + arg(q.Limit), args
 }
 

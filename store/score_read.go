@@ -63,13 +63,14 @@ func (c ScoreClock) models() ([]string, []float64) {
 // of the scores row aliased s at the timestamptz expression now under the
 // float8 expression halfLife (nanoseconds; 0 for no decay). Past 100
 // half-lives the decayed engagement rounds to 0 whatever it was (scores
-// stay within ±10⁹), and float8 arithmetic would underflow, so it is 0.
+// stay within ±10⁹); the exponent is capped at 1000 half-lives so that
+// float8 arithmetic never underflows (an error in PostgreSQL), which
+// changes nothing: 0 either way.
 func decayedScoreSQL(s, now, halfLife string) string {
-	halves := fmt.Sprintf(`((extract(epoch FROM %[2]s - %[1]s.engagement_as_of) * 1000000000)::float8 / %[3]s)`, s, now, halfLife)
 	return fmt.Sprintf(`(CASE WHEN %[3]s > 0 AND %[1]s.engagement <> 0 AND %[2]s > %[1]s.engagement_as_of
-		THEN %[1]s.profile + CASE WHEN %[4]s > 100 THEN 0
-			ELSE round((%[1]s.engagement::float8 * power(2::float8, -%[4]s))::text::numeric, 2) END
-		ELSE %[1]s.score END)`, s, now, halfLife, halves)
+		THEN %[1]s.profile + round((%[1]s.engagement::float8 * power(2::float8,
+			-least((extract(epoch FROM %[2]s - %[1]s.engagement_as_of) * 1000000000)::float8 / %[3]s, 1000)))::text::numeric, 2)
+		ELSE %[1]s.score END)`, s, now, halfLife)
 }
 
 // numericText is a float as the decimal text PostgreSQL reads exactly

@@ -49,7 +49,7 @@ func TestScoreReadAgreesWithTheEngine(t *testing.T) {
 		case 3: // far past: the profile only
 			r.asOf = now.Add(-time.Duration(100+rng.IntN(1000)) * halfLife)
 		default:
-			r.asOf = now.Add(-time.Duration(rng.Int64N(int64(20 * halfLife / time.Microsecond))) * time.Microsecond)
+			r.asOf = now.Add(-time.Duration(rng.Int64N(int64(20*halfLife/time.Microsecond))) * time.Microsecond)
 		}
 		if i%50 == 0 {
 			r.engagement = 1e8 + cents(1000)
