@@ -88,8 +88,8 @@ func contactJSON(v store.ContactView, models scoreModels) contactResponse {
 		out.Scores[s.Model] = scoreJSON{Score: s.Score, Band: band, Color: color, Profile: s.Profile, Engagement: s.Engagement}
 	}
 	for _, r := range v.Runs {
-		out.FlowRuns = append(out.FlowRuns, runJSON{ID: r.ID, FlowID: r.FlowID, FlowVersion: r.FlowVersion, Status: r.Status,
-			StepID: r.StepID, WaitKind: r.WaitKind, WaitEvent: r.WaitEvent, WaitUntil: r.WaitUntil, StartedAt: r.StartedAt})
+		out.FlowRuns = append(out.FlowRuns, runJSON{ID: r.ID, FlowID: r.FlowID, FlowVersion: r.FlowVersion, Status: string(r.Status),
+			StepID: r.StepID, WaitKind: string(r.WaitKind), WaitEvent: r.WaitEvent, WaitUntil: r.WaitUntil, StartedAt: r.StartedAt})
 	}
 	return out
 }
