@@ -185,5 +185,5 @@ func TestImportCSVTwiceAndExport(t *testing.T) {
 	require.Len(t, beta, 2)
 	require.Equal(t, "ann", beta[1][0])
 	require.Contains(t, beta[1][5], "vip")
-	require.Contains(t, beta[1][8], `"title":"VP Sales"`)
+	require.Contains(t, beta[1][9], `"title":"VP Sales"`)
 }
