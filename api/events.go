@@ -435,7 +435,7 @@ func (s *server) postContact(w http.ResponseWriter, r *http.Request) {
 		case <-ticker.C:
 		}
 	}
-	view, err := s.cfg.Store.ContactView(ctx, e.ContactID)
+	view, models, err := s.contactView(ctx, e.ContactID)
 	if err != nil {
 		if err == store.ErrNotFound {
 			writeJSON(w, http.StatusAccepted, pendingResponse{Status: "pending", EventID: eventID})
@@ -444,5 +444,5 @@ func (s *server) postContact(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, contactJSON(view))
+	writeJSON(w, http.StatusOK, contactJSON(view, models))
 }
