@@ -211,6 +211,9 @@ func (s *server) getScoreHistory(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("contact_id")
 	v, models, err := s.contactView(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
+		if s.gone(w, r, id) {
+			return
+		}
 		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
 		return
 	}

@@ -28,7 +28,9 @@ type erasureAnswer struct {
 }
 
 type accountAnswer struct {
-	Scores   map[string]float64 `json:"scores"`
+	Scores map[string]struct {
+		Score float64 `json:"score"`
+	} `json:"scores"`
 	Contacts []struct {
 		ContactID string `json:"contact_id"`
 		Email     string `json:"email"`
@@ -75,7 +77,7 @@ func TestEraseContact(t *testing.T) {
 	})
 	var before accountAnswer
 	require.Equal(t, 200, st.do("GET", "/v1/accounts/acme", adminKey, nil, &before))
-	require.Equal(t, 30.0, before.Scores["m"])
+	require.Equal(t, 30.0, before.Scores["m"].Score)
 
 	wfID := contract.WorkflowID(st.TaskQueue, contract.RunWorkflowID(runID))
 	waitFor(t, 10*time.Second, "the run's workflow", func() bool {
@@ -122,7 +124,7 @@ func TestEraseContact(t *testing.T) {
 	// The account still counts the erased contact's points, anonymously.
 	var after accountAnswer
 	require.Equal(t, 200, st.do("GET", "/v1/accounts/acme", adminKey, nil, &after))
-	require.Equal(t, 30.0, after.Scores["m"])
+	require.Equal(t, 30.0, after.Scores["m"].Score)
 	require.Len(t, after.Contacts, 2)
 	for _, ac := range after.Contacts {
 		require.NotEqual(t, id, ac.ContactID)
@@ -201,7 +203,7 @@ func TestEraseContact(t *testing.T) {
 	})
 	var afterModel accountAnswer
 	require.Equal(t, 200, st.do("GET", "/v1/accounts/acme", adminKey, nil, &afterModel))
-	require.Equal(t, 130.0, afterModel.Scores["m"], "bob 110 + the tombstone's 20")
+	require.Equal(t, 130.0, afterModel.Scores["m"].Score, "bob 110 + the tombstone's 20")
 	var runs, tasks int
 	require.NoError(t, st.Store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM flow_runs), (SELECT count(*) FROM crm_tasks)`).Scan(&runs, &tasks))
 	require.Equal(t, 1, runs)
