@@ -357,6 +357,16 @@ type ScoreModel struct {
 	// AccountRollup "sum": an account's score in this model is the sum of
 	// its contacts' scores.
 	AccountRollup string `json:"account_rollup,omitempty" validate:"omitempty,oneof=sum"`
+	// Conversion names the event that makes a contact a customer of this
+	// model; without it, a deal_won event (ConversionOf).
+	Conversion *Conversion `json:"conversion,omitempty"`
+}
+
+// Conversion is the event type whose first arrival converts a contact in a
+// score model, and the event property holding the conversion's value.
+type Conversion struct {
+	Event         string `json:"event" validate:"required,max=100"`
+	ValueProperty string `json:"value_property,omitempty" validate:"omitempty,max=100"`
 }
 
 // Band is a named score range with a colour.

@@ -1321,6 +1321,9 @@ func (v *validation) scoreModel(m *ScoreModel) {
 			v.errf(rp.f("frequency").f("within"), `must not be negative; give the window, e.g. "within": "7d" (or leave it out for any time)`)
 		}
 	}
+	if c := m.Conversion; c != nil && IsDerivedEventType(c.Event) {
+		v.errf(jpath{{name: "conversion"}, {name: "event"}}, "%q is an event only leadflow raises; name the event your app sends when a deal is won, e.g. \"deal_won\"", c.Event)
+	}
 	if d := m.Decay; d != nil {
 		dp := jpath{{name: "decay"}}
 		hl, ex := d.HalfLife.Duration, d.ExpireAfter.Duration
