@@ -42,6 +42,8 @@ type ContactView struct {
 	Scores   []ScoreRow // by model id
 	Segments []string   // sorted
 	Runs     []RunRow   // running or waiting, oldest first
+	// Conversions are the contact's first conversions, one per model.
+	Conversions []ConversionRow
 }
 
 // ContactView loads one contact; ErrNotFound when there is none.
@@ -91,6 +93,11 @@ func (s *Store) ContactView(ctx context.Context, id string) (ContactView, error)
 			v.Runs = append(v.Runs, *r)
 		}
 		return rows.Err()
+	})
+	b.Queue(`SELECT `+conversionColumns+` FROM conversions WHERE contact_id = $1 ORDER BY model`, id).Query(func(rows pgx.Rows) error {
+		cvs, err := pgx.CollectRows(rows, scanConversion)
+		v.Conversions = cvs
+		return err
 	})
 	if err := s.Pool.SendBatch(ctx, b).Close(); err != nil {
 		return v, fmt.Errorf("error loading contact %q: %w", id, err)
