@@ -57,7 +57,10 @@ func FitLogistic(x [][]float64, y []bool) (Logistic, error) {
 		}
 		xs[i] = row
 	}
-	lambda := 1.0 // prior precision on the sum of the log-likelihood
+	// The loss is the mean negative log-likelihood plus the prior, so
+	// that the gradient's scale does not grow with n.
+	nf := float64(n)
+	lambda := 1.0 // prior precision against the summed log-likelihood
 	loss := func(w []float64) float64 {
 		l := 0.0
 		for i, row := range xs {
@@ -71,7 +74,7 @@ func FitLogistic(x [][]float64, y []bool) (Logistic, error) {
 		for j := 1; j <= p; j++ {
 			l += lambda * w[j] * w[j] / 2
 		}
-		return l
+		return l / nf
 	}
 	grad := func(g, w []float64) {
 		for k := range g {
@@ -89,10 +92,15 @@ func FitLogistic(x [][]float64, y []bool) (Logistic, error) {
 		for j := 1; j <= p; j++ {
 			g[j] += lambda * w[j]
 		}
+		for k := range g {
+			g[k] /= nf
+		}
 	}
 	res, err := optimize.Minimize(optimize.Problem{Func: loss, Grad: grad}, make([]float64, p+1),
-		&optimize.Settings{GradientThreshold: 1e-8, MajorIterations: 1000}, &optimize.LBFGS{})
-	if err != nil {
+		&optimize.Settings{GradientThreshold: 1e-9, MajorIterations: 1000}, &optimize.LBFGS{})
+	// The line search may give up within rounding of the minimum; a
+	// gradient that small is the minimum all the same.
+	if err != nil && (res == nil || maxAbs(res.Gradient) > 1e-6) {
 		return Logistic{}, fmt.Errorf("fitting a logistic regression: %w", err)
 	}
 	w := res.X
@@ -139,6 +147,14 @@ func FitLogistic(x [][]float64, y []bool) (Logistic, error) {
 
 // Predict returns the log-odds of x.
 func (l Logistic) Predict(x []float64) float64 { return l.Intercept + dot(l.Weights, x) }
+
+func maxAbs(xs []float64) float64 {
+	m := 0.0
+	for _, x := range xs {
+		m = math.Max(m, math.Abs(x))
+	}
+	return m
+}
 
 func dot(a, b []float64) float64 {
 	s := 0.0

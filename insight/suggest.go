@@ -96,7 +96,7 @@ func Suggest(m *flows.ScoreModel, contacts []Contact, since, until time.Time) (S
 	rules := rulesOf(m)
 	s := Suggestion{Model: m.ID, Since: since, Until: until, ScoreUsed: ScoreUsed, Contacts: len(contacts),
 		Method: fmt.Sprintf("L2-regularised logistic regression (standard normal prior on standardised weights, L-BFGS) of conversion on rule hits; %d%% of contacts held out by a hash of their id; a rule is predictive when |z| ≥ %.2f", HeldOutPercent, dropZ),
-		Rules: []SuggestedRule{}, DropCandidates: []string{}}
+		Rules:  []SuggestedRule{}, DropCandidates: []string{}}
 	var trainX, testX [][]float64
 	var trainY, testY []bool
 	var testCurrent []float64
