@@ -85,3 +85,12 @@ func (s *Store) ConversionHistories(ctx context.Context, model string, since, un
 	}
 	return out, nil
 }
+
+// HasContacts says whether the database holds any contact.
+func (s *Store) HasContacts(ctx context.Context) (bool, error) {
+	var ok bool
+	if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contacts)`).Scan(&ok); err != nil {
+		return false, fmt.Errorf("error checking for contacts: %w", err)
+	}
+	return ok, nil
+}
