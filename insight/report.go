@@ -20,12 +20,15 @@ type Report struct {
 	Interval    *Interval `json:"interval"`
 	// AUC is how well the score ranks converters above the others
 	// (Mann–Whitney; 0.5 random, 1 perfect); null without both classes.
-	AUC        *float64      `json:"auc"`
-	Thresholds []string      `json:"thresholds"`
-	Bands      []Group       `json:"bands"`
-	Deciles    []Group       `json:"deciles"`
-	Rules      []RuleLift    `json:"rules"`
-	Values     *ValueSummary `json:"values,omitempty"`
+	AUC *float64 `json:"auc"`
+	// Median days to conversion of every converter (see Group).
+	MedianDaysFromFirstTouch *float64            `json:"median_days_from_first_touch"`
+	MedianDaysFromThreshold  map[string]*float64 `json:"median_days_from_threshold"`
+	Thresholds               []string            `json:"thresholds"`
+	Bands                    []Group             `json:"bands"`
+	Deciles                  []Group             `json:"deciles"`
+	Rules                    []RuleLift          `json:"rules"`
+	Values                   *ValueSummary       `json:"values,omitempty"`
 }
 
 // Group is a band or a score decile: its contacts, conversions, the
@@ -94,6 +97,7 @@ func BuildReport(m *flows.ScoreModel, contacts []Contact, since, until time.Time
 	}
 	all := summarize(m, outs)
 	r.Conversions, r.Rate, r.Interval = all.Conversions, all.Rate, all.Interval
+	r.MedianDaysFromFirstTouch, r.MedianDaysFromThreshold = all.MedianDaysFromFirstTouch, all.MedianDaysFromThreshold
 	if auc, ok := AUC(scores, conv); ok {
 		r.AUC = &auc
 	}

@@ -34,7 +34,8 @@ func WriteCSV(w io.Writer, r Report) error {
 		}
 		return append(row, num(auc), "", "", "", "", "", "", "")
 	}
-	total := Group{Contacts: r.Contacts, Conversions: r.Conversions, Rate: r.Rate, Interval: r.Interval}
+	total := Group{Contacts: r.Contacts, Conversions: r.Conversions, Rate: r.Rate, Interval: r.Interval,
+		MedianDaysFromFirstTouch: r.MedianDaysFromFirstTouch, MedianDaysFromThreshold: r.MedianDaysFromThreshold}
 	rows := [][]string{group("total", r.Model, total, r.AUC)}
 	for _, g := range r.Bands {
 		rows = append(rows, group("band", g.Band, g, nil))

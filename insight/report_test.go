@@ -79,6 +79,8 @@ func TestConversionReportScripted(t *testing.T) {
 	require.InDelta(t, 2.0/3, *r.AUC, 1e-12)
 	require.Equal(t, &ValueSummary{Count: 2, Total: 150}, r.Values)
 	require.Equal(t, []string{"mql"}, r.Thresholds)
+	require.InDelta(t, 5, *r.MedianDaysFromFirstTouch, 1e-9, "converters after 5, 13 and 2 days")
+	require.InDelta(t, 6.5, *r.MedianDaysFromThreshold["mql"], 1e-9)
 
 	require.Len(t, r.Bands, 2)
 	cold, hot := r.Bands[0], r.Bands[1]
@@ -129,6 +131,7 @@ func TestConversionReportScripted(t *testing.T) {
 	require.Equal(t, "median_days_from_threshold_mql", rows[0][10])
 	require.Equal(t, []string{"total", "main", "", "", "6", "3", "0.5"}, rows[1][:7])
 	require.Equal(t, "0.666667", rows[1][11], "the AUC")
+	require.Equal(t, []string{"5", "6.5"}, rows[1][9:11], "median days of every converter")
 	require.Equal(t, []string{"band", "hot", "20", "", "3", "2"}, rows[3][:6])
 	require.Equal(t, "6.5", rows[3][10])
 	require.Len(t, rows, 1+1+2+6+2)
