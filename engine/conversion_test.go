@@ -72,3 +72,39 @@ func TestConversionKeepsFirstWithScoreAndLedger(t *testing.T) {
 	require.Equal(t, 3.0, v.Conversions[1].Score)
 	require.Equal(t, "", v.Conversions[1].Band)
 }
+
+// TestConversionOnStage: a model converting on a stage converts when the
+// contact's stage is set to it (here by identify traits), with the score it
+// has then; setting the stage again or to another value changes nothing,
+// and a deal_won event does not convert in that model.
+func TestConversionOnStage(t *testing.T) {
+	t.Parallel()
+	b := setup(t, `[{"kind": "score_model", "id": "sales", "name": "Sales",
+ "engagement": [{"id": "pricing", "on": {"type": "page_visited"}, "points": 4}],
+ "conversion": {"stage": "customer"}}]`)
+	ctx := context.Background()
+	b.send(t, store.EventRow{ID: "v1", ContactID: "bo", Type: "page_visited"},
+		store.EventRow{ID: "w1", ContactID: "bo", Type: "deal_won"},
+		store.EventRow{ID: "i1", ContactID: "bo", Type: "identify", Traits: map[string]any{"stage": "lead"}})
+	b.applyAll(t)
+	v, err := b.store.ContactView(ctx, "bo")
+	require.NoError(t, err)
+	require.Empty(t, v.Conversions)
+
+	b.now = b.now.Add(time.Hour)
+	b.send(t, store.EventRow{ID: "v2", ContactID: "bo", Type: "page_visited"},
+		store.EventRow{ID: "i2", ContactID: "bo", Type: "identify", Traits: map[string]any{"stage": "customer"}})
+	b.applyAll(t)
+	b.send(t, store.EventRow{ID: "i3", ContactID: "bo", Type: "identify", Traits: map[string]any{"stage": "churned"}})
+	b.applyAll(t)
+	b.send(t, store.EventRow{ID: "i4", ContactID: "bo", Type: "identify", Traits: map[string]any{"stage": "customer"}})
+	b.applyAll(t)
+	v, err = b.store.ContactView(ctx, "bo")
+	require.NoError(t, err)
+	require.Len(t, v.Conversions, 1)
+	cv := v.Conversions[0]
+	require.Equal(t, "field_changed", cv.EventType)
+	require.Equal(t, 8.0, cv.Score)
+	require.Nil(t, cv.Value)
+	require.True(t, cv.At.Equal(b.now))
+}

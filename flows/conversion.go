@@ -13,13 +13,25 @@ func ConversionOf(m *ScoreModel) Conversion {
 	return Conversion{Event: DefaultConversionEvent, ValueProperty: "amount"}
 }
 
-// ConversionValue is the value an event carries for a conversion: the
-// number in its value property, or nil when there is none.
-func ConversionValue(c Conversion, props map[string]any) *float64 {
+// Converts reports whether ev converts a contact under c: an event of c's
+// type from the log (not one the engine derived), or, for a stage
+// conversion, the field_changed the engine raises when the stage is set to
+// c's stage.
+func (c Conversion) Converts(ev Event, derived bool) bool {
+	if c.Stage != "" {
+		to, _ := ev.Properties["to"].(string)
+		return derived && ev.Type == TriggerFieldChanged && ev.Properties["field"] == "stage" && to == c.Stage
+	}
+	return !derived && ev.Type == c.Event
+}
+
+// Value is the value ev carries for a conversion: the number in its value
+// property, or nil when there is none.
+func (c Conversion) Value(ev Event) *float64 {
 	if c.ValueProperty == "" {
 		return nil
 	}
-	switch v := props[c.ValueProperty].(type) {
+	switch v := ev.Properties[c.ValueProperty].(type) {
 	case float64:
 		return &v
 	case int:

@@ -362,11 +362,13 @@ type ScoreModel struct {
 	Conversion *Conversion `json:"conversion,omitempty"`
 }
 
-// Conversion is the event type whose first arrival converts a contact in a
-// score model, and the event property holding the conversion's value.
+// Conversion says what converts a contact in a score model, the first time
+// it happens: an event of type Event (with its value in ValueProperty), or
+// the contact's stage being set to Stage. Exactly one of Event and Stage.
 type Conversion struct {
-	Event         string `json:"event" validate:"required,max=100"`
+	Event         string `json:"event,omitempty" validate:"omitempty,max=100"`
 	ValueProperty string `json:"value_property,omitempty" validate:"omitempty,max=100"`
+	Stage         string `json:"stage,omitempty" validate:"omitempty,max=100"`
 }
 
 // Band is a named score range with a colour.
