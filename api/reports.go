@@ -125,10 +125,10 @@ func (s *server) conversionHistory(w http.ResponseWriter, r *http.Request, id st
 	for i, h := range hist {
 		c := insight.Contact{ID: h.ContactID, CreatedAt: h.CreatedAt, Score: h.Score, Ledger: make([]insight.LedgerEntry, len(h.Ledger))}
 		for j, l := range h.Ledger {
-			c.Ledger[j] = insight.LedgerEntry{ID: l.ID, At: l.At, Points: l.Points, Kind: l.Kind, RuleID: l.RuleID}
+			c.Ledger[j] = insight.LedgerEntry{ID: l.ID, At: l.At, Points: l.Points, Kind: l.Kind, RuleID: l.RuleID, EventID: l.EventID}
 		}
 		if cv := h.Conversion; cv != nil {
-			c.Conversion = &insight.Conversion{At: cv.At, Value: cv.Value, Score: cv.Score, LedgerThrough: cv.LedgerThrough}
+			c.Conversion = &insight.Conversion{EventID: cv.EventID, At: cv.At, Value: cv.Value, Score: cv.Score, LedgerThrough: cv.LedgerThrough}
 		}
 		contacts[i] = c
 	}

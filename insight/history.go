@@ -19,9 +19,10 @@ type Contact struct {
 
 // Conversion is when a contact converted and the score it had then.
 type Conversion struct {
-	At    time.Time
-	Value *float64
-	Score float64
+	EventID string // the event that converted
+	At      time.Time
+	Value   *float64
+	Score   float64
 	// LedgerThrough is the id of the last ledger row at conversion; nil
 	// when the contact held no points yet.
 	LedgerThrough *int64
@@ -29,11 +30,12 @@ type Conversion struct {
 
 // LedgerEntry is one row of the score ledger.
 type LedgerEntry struct {
-	ID     int64
-	At     time.Time
-	Points float64
-	Kind   string // profile, engagement, flow, decay, expiry, …
-	RuleID string
+	ID      int64
+	At      time.Time
+	Points  float64
+	Kind    string // profile, engagement, flow, decay, expiry, …
+	RuleID  string
+	EventID string
 }
 
 // ScoreUsed says which score the report and the suggestion rank contacts
@@ -74,6 +76,11 @@ func outcomeOf(m *flows.ScoreModel, c Contact) outcome {
 			if _, done := o.crossed[th.ID]; !done && sum >= th.Score {
 				o.crossed[th.ID] = l.At
 			}
+		}
+		if o.converted && c.Conversion.EventID != "" && l.EventID == c.Conversion.EventID {
+			// The conversion's own points count in its score, but a
+			// rule triggered by the conversion itself predicts nothing.
+			continue
 		}
 		switch l.Kind {
 		case "engagement":

@@ -150,3 +150,27 @@ func TestSuggestRefusesTooFewConversions(t *testing.T) {
 	require.Equal(t, 3, few.NonConverters)
 	require.Contains(t, err.Error(), "at least 30 converters and 30 non-converters")
 }
+
+// TestConversionEventOwnPointsAreNotHits: points the converting event
+// itself gives count in the score at conversion, but do not make its rule
+// look like a predictor of conversion.
+func TestConversionEventOwnPointsAreNotHits(t *testing.T) {
+	t.Parallel()
+	m := scriptedModel()
+	m.Engagement = append(m.Engagement, flows.EngagementRule{ID: "won", On: flows.Trigger{Type: flows.TriggerEvent, Event: "deal_won"}, Points: 50})
+	contacts := []Contact{
+		{ID: "a", CreatedAt: day(0), Score: 60, Conversion: &Conversion{EventID: "w", At: day(3), Score: 60, LedgerThrough: ptr(int64(2))},
+			Ledger: []LedgerEntry{
+				{ID: 1, At: day(1), Points: 10, Kind: "engagement", RuleID: "pricing", EventID: "p"},
+				{ID: 2, At: day(3), Points: 50, Kind: "engagement", RuleID: "won", EventID: "w"}}},
+		{ID: "b", CreatedAt: day(0), Score: 0},
+	}
+	r := BuildReport(m, contacts, day(-180), day(30))
+	won := r.Rules[2]
+	require.Equal(t, "won", won.Rule)
+	require.Equal(t, 0, won.ConvertersTriggered)
+	require.Equal(t, 1, r.Rules[1].ConvertersTriggered, "pricing")
+	require.Equal(t, "hot", r.Bands[1].Band)
+	require.Equal(t, 1, r.Bands[1].Conversions, "scored at 60, the deal's points included")
+	require.InDelta(t, 0, *r.Bands[1].MedianDaysFromThreshold["mql"], 1e-9, "crossed mql with the deal itself")
+}

@@ -10,11 +10,12 @@ import (
 
 // LedgerPoint is one ledger row as the conversion report replays it.
 type LedgerPoint struct {
-	ID     int64
-	At     time.Time
-	Points float64
-	Kind   string
-	RuleID string
+	ID      int64
+	At      time.Time
+	Points  float64
+	Kind    string
+	RuleID  string
+	EventID string
 }
 
 // ConversionHistory is one contact's history in a score model: when it was
@@ -65,7 +66,7 @@ func (s *Store) ConversionHistories(ctx context.Context, model string, since, un
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("error reading the conversion history of model %q: %w", model, err)
 	}
-	lrows, err := s.Pool.Query(ctx, `SELECT l.contact_id, l.id, l.at, l.points::float8, l.kind, l.rule_id
+	lrows, err := s.Pool.Query(ctx, `SELECT l.contact_id, l.id, l.at, l.points::float8, l.kind, l.rule_id, l.event_id
 		FROM score_ledger l JOIN contacts c ON c.id = l.contact_id
 		WHERE l.model = $1 AND c.created_at >= $2 AND c.created_at <= $3
 		ORDER BY l.contact_id, l.id`, model, since, until)
@@ -74,7 +75,7 @@ func (s *Store) ConversionHistories(ctx context.Context, model string, since, un
 	}
 	var contactID string
 	var p LedgerPoint
-	_, err = pgx.ForEachRow(lrows, []any{&contactID, &p.ID, &p.At, &p.Points, &p.Kind, &p.RuleID}, func() error {
+	_, err = pgx.ForEachRow(lrows, []any{&contactID, &p.ID, &p.At, &p.Points, &p.Kind, &p.RuleID, &p.EventID}, func() error {
 		if i, ok := index[contactID]; ok {
 			out[i].Ledger = append(out[i].Ledger, p)
 		}
