@@ -43,7 +43,7 @@ func TestConversionKeepsFirstWithScoreAndLedger(t *testing.T) {
 	b.send(t, store.EventRow{ID: "w2", ContactID: "ada", Type: "deal_won", Properties: map[string]any{"amount": 99.0}})
 	b.applyAll(t)
 
-	v, err := b.store.ContactView(ctx, "ada")
+	v, err := b.store.ContactView(ctx, "ada", store.ScoreClock{Now: b.now})
 	require.NoError(t, err)
 	require.Len(t, v.Conversions, 1, "trial converts on subscribed only; main keeps its first conversion")
 	cv := v.Conversions[0]
@@ -64,7 +64,7 @@ func TestConversionKeepsFirstWithScoreAndLedger(t *testing.T) {
 
 	b.send(t, store.EventRow{ID: "s1", ContactID: "ada", Type: "subscribed", Properties: map[string]any{"mrr": 49.0}})
 	b.applyAll(t)
-	v, err = b.store.ContactView(ctx, "ada")
+	v, err = b.store.ContactView(ctx, "ada", store.ScoreClock{Now: b.now})
 	require.NoError(t, err)
 	require.Len(t, v.Conversions, 2)
 	require.Equal(t, "trial", v.Conversions[1].Model)
@@ -87,7 +87,7 @@ func TestConversionOnStage(t *testing.T) {
 		store.EventRow{ID: "w1", ContactID: "bo", Type: "deal_won"},
 		store.EventRow{ID: "i1", ContactID: "bo", Type: "identify", Traits: map[string]any{"stage": "lead"}})
 	b.applyAll(t)
-	v, err := b.store.ContactView(ctx, "bo")
+	v, err := b.store.ContactView(ctx, "bo", store.ScoreClock{Now: b.now})
 	require.NoError(t, err)
 	require.Empty(t, v.Conversions)
 
@@ -99,7 +99,7 @@ func TestConversionOnStage(t *testing.T) {
 	b.applyAll(t)
 	b.send(t, store.EventRow{ID: "i4", ContactID: "bo", Type: "identify", Traits: map[string]any{"stage": "customer"}})
 	b.applyAll(t)
-	v, err = b.store.ContactView(ctx, "bo")
+	v, err = b.store.ContactView(ctx, "bo", store.ScoreClock{Now: b.now})
 	require.NoError(t, err)
 	require.Len(t, v.Conversions, 1)
 	cv := v.Conversions[0]
