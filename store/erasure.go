@@ -294,6 +294,11 @@ func eraseTrail(ctx context.Context, tx pgx.Tx, id, tomb string, at time.Time, n
 		{"the segment history", `UPDATE segment_history SET contact_id = $2 WHERE contact_id = $1`, nil},
 		{"the threshold states", `UPDATE threshold_states SET contact_id = $2 WHERE contact_id = $1`, nil},
 		{"the flow entries", `UPDATE flow_entries SET contact_id = $2 WHERE contact_id = $1`, nil},
+		{"the conversions", `UPDATE conversions SET contact_id = $2 WHERE contact_id = $1`, nil},
+		// A re-evaluation walk whose cursor is the contact goes on from the
+		// contact before it in id order: the same next slice.
+		{"the re-evaluation cursors", `UPDATE reevaluations r SET cursor = (SELECT max(c.id) FROM contacts c
+			WHERE c.partition = r.partition AND c.id < $1) WHERE r.cursor = $1`, nil},
 		{"the due failures", `DELETE FROM due_failures WHERE contact_id = $1`, nil},
 	}
 	for _, st := range steps {

@@ -30,9 +30,26 @@ func TestAppendRefusesEventsOfErasedContacts(t *testing.T) {
 		Traits: map[string]any{"email": "ann.old@example.com"}}}, store.ConflictRefuse)
 	require.NoError(t, err)
 
+	// A re-evaluation walk that stopped at the contact.
+	p := store.PartitionOf("u1")
+	_, err = s.Pool.Exec(ctx, `INSERT INTO contacts (id, partition) VALUES ('a-before', $1), ('z-after', $1)`, p)
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, `INSERT INTO reevaluations (definition_id, version, partition, total, done, cursor) VALUES ('m', 2, $1, 3, 2, 'u1')`, p)
+	require.NoError(t, err)
+	// A conversion, which the conversion report counts.
+	_, err = s.Pool.Exec(ctx, `INSERT INTO conversions (contact_id, model, event_id, event_type, occurred_at, at, score)
+		VALUES ('u1', 'm', 'buy-1', 'purchase', $1, $1, 42)`, now)
+	require.NoError(t, err)
+
 	res, err := s.EraseContact(ctx, store.ErasureRequest{ContactID: "u1", By: "admin key", At: now})
 	require.NoError(t, err)
 	require.False(t, res.AlreadyErased)
+	var converted string
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT contact_id FROM conversions`).Scan(&converted))
+	require.Equal(t, res.Tombstone, converted, "the conversion is kept, anonymous, for the report's counts")
+	var cursor string
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT cursor FROM reevaluations`).Scan(&cursor))
+	require.Equal(t, "a-before", cursor, "the walk goes on with the same next contact")
 	require.Equal(t, 1, res.Erased.PendingEvents, "the identify was never applied: deleted")
 	require.Equal(t, 4, res.Erased.Identifiers) // u1, the tombstone, two emails
 
