@@ -77,18 +77,25 @@ type schemaGen struct {
 }
 
 var schemaDescriptions = map[string]string{
-	"Flow":             "A flow: a trigger leading through steps.",
-	"Segment":          "A segment: a named rule over contact state.",
-	"ScoreModel":       "A score model: profile and engagement rules, decay, bands and thresholds.",
-	"Trigger":          "The event that starts a flow or gives an engagement rule's points; the fields allowed depend on type.",
-	"Step":             "One step of a flow; the fields allowed depend on type.",
-	"Condition":        "A rule over a contact: exactly one of all, any, not, field (with op and value), tag, segment, score, band, events.",
-	"Step.next":        `The step to go to afterwards (a step id or "end"); by default the following step.`,
-	"Step.time_of_day": `"HH:MM" in the contact's time zone (field "timezone").`,
-	"Trigger.url":      `A glob ("*/pricing*") or, without '*', a URL prefix.`,
-	"Step.url":         `webhook: the http(s) URL to POST to; templates ("{{email}}") only in its path or query, where their values are percent-escaped.`,
-	"Step.headers":     `webhook: extra request headers; values are templates. Content-Type, Host, Idempotency-Key, webhook-* and hop-by-hop headers are set by leadflow.`,
-	"Step.envelope":    `webhook: false sends body as the whole request body (e.g. Slack's {"text": ...}); by default body goes under "data" with the contact, flow and step.`,
+	"Flow":                "A flow: a trigger leading through steps.",
+	"Segment":             "A segment: a named rule over contact state.",
+	"ScoreModel":          "A score model: profile and engagement rules, decay, bands and thresholds.",
+	"Trigger":             "The event that starts a flow or gives an engagement rule's points; the fields allowed depend on type.",
+	"Step":                "One step of a flow; the fields allowed depend on type.",
+	"Condition":           "A rule over a contact: exactly one of all, any, not, field (with op and value), tag, segment, score, band, events.",
+	"Step.next":           `The step to go to afterwards (a step id or "end"); by default the following step.`,
+	"Step.time_of_day":    `"HH:MM" in the contact's time zone (field "timezone").`,
+	"Trigger.url":         `A glob ("*/pricing*") or, without '*', a URL prefix.`,
+	"Step.url":            `webhook (digest: a fixed URL): the http(s) URL to POST to; templates ("{{email}}") only in its path or query, where their values are percent-escaped.`,
+	"Step.headers":        `webhook: extra request headers; values are templates. Content-Type, Host, Idempotency-Key, webhook-* and hop-by-hop headers are set by leadflow.`,
+	"Trigger.cron":        `schedule: five-field cron "minute hour day-of-month month day-of-week" in the trigger's time zone, e.g. "0 9 * * 1-5".`,
+	"Trigger.timezone":    `schedule: the IANA time zone the cron is read in, e.g. "Europe/Rome"; daylight-saving changes keep the local time.`,
+	"Step.top":            `digest: how many leads to send (the highest scores of the model), 1 to 1000.`,
+	"Step.band":           `digest: only leads in one of these bands of the model, e.g. ["hot"].`,
+	"Step.segment":        `digest: only leads in this segment.`,
+	"Step.owner_field":    `digest: the contact field holding the lead's owner; one CRM task per owner lists their leads.`,
+	"Step.group_by_owner": `digest: group the webhook's leads by owner (needs owner_field).`,
+	"Step.envelope":       `webhook: false sends body as the whole request body (e.g. Slack's {"text": ...}); by default body goes under "data" with the contact, flow and step.`,
 }
 
 // ref returns a schema for a struct type, adding its definition.
