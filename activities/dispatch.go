@@ -155,6 +155,14 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 		if errors.As(err, &nf) {
 			return nil // the run's workflow already ended
 		}
+	case "sync_schedule":
+		var s struct {
+			FlowID string `json:"flow_id"`
+		}
+		if err := json.Unmarshal(it.Payload, &s); err != nil {
+			return err
+		}
+		return a.SyncSchedule(ctx, s.FlowID)
 	default:
 		return &unknownKindError{kind: it.Kind}
 	}

@@ -101,6 +101,13 @@ func (s *Store) Publish(ctx context.Context, docs []DefinitionInput) ([]PublishR
 			}
 			out = append(out, PublishResult{ID: d.ID, Kind: d.Kind, Version: version, Changed: true, Status: "published"})
 		}
+		for _, d := range docs {
+			if d.Kind == "flow" {
+				if err := queueScheduleSync(ctx, tx, d.ID); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -148,13 +155,20 @@ func (s *Store) Definition(ctx context.Context, id string) (Definition, []Defini
 }
 
 // SetDefinitionStatus pauses, resumes (publishes) or archives a definition.
+// A schedule flow's Temporal Schedule follows (see queueScheduleSync).
 func (s *Store) SetDefinitionStatus(ctx context.Context, id, status string) (Definition, error) {
-	tag, err := s.Pool.Exec(ctx, `UPDATE definitions SET status = $2, updated_at = now() WHERE id = $1`, id, status)
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE definitions SET status = $2, updated_at = now() WHERE id = $1`, id, status)
+		if err != nil {
+			return fmt.Errorf("error setting status of %q: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return queueScheduleSync(ctx, tx, id)
+	})
 	if err != nil {
-		return Definition{}, fmt.Errorf("error setting status of %q: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return Definition{}, ErrNotFound
+		return Definition{}, err
 	}
 	d, _, err := s.Definition(ctx, id)
 	return d, err

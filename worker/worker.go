@@ -36,6 +36,7 @@ func RegisterWorkflows(r interface {
 	r.RegisterWorkflowWithOptions(workflows.PartitionWorkflow, workflow.RegisterOptions{Name: workflows.PartitionWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.RunWorkflow, workflow.RegisterOptions{Name: workflows.RunWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.DigestWorkflow, workflow.RegisterOptions{Name: workflows.DigestWorkflowName})
 }
 
 // RegisterActivities registers the activities under their durable names.
@@ -46,6 +47,7 @@ func RegisterActivities(r interface {
 	r.RegisterActivityWithOptions(acts.ResumeRun, activity.RegisterOptions{Name: workflows.ActivityResumeRun})
 	r.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: workflows.ActivityDeliver})
 	r.RegisterActivityWithOptions(acts.GiveUpDelivery, activity.RegisterOptions{Name: workflows.ActivityGiveUpDelivery})
+	r.RegisterActivityWithOptions(acts.RunDigest, activity.RegisterOptions{Name: workflows.ActivityRunDigest})
 }
 
 // EnsurePartitions starts every partition workflow that is not running (and
