@@ -2,8 +2,11 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -51,15 +54,23 @@ func ScheduleOptions(taskQueue, deployment string, f *flows.Flow, paused bool) c
 		Overlap:       enums.SCHEDULE_OVERLAP_POLICY_SKIP,
 		CatchupWindow: ScheduleCatchupWindow,
 		Paused:        paused,
-		Note:          scheduleNote(paused),
+		Note:          scheduleNote(taskQueue, deployment, f, paused),
 	}
 }
 
-func scheduleNote(paused bool) string {
+// scheduleNote is the schedule's note: what it is, and a fingerprint of
+// everything leadflow sets on it. SyncSchedule leaves a schedule whose
+// note and pause state are as wanted alone: an update makes Temporal drop
+// the firings missed before it, which a worker syncing every schedule as
+// it starts would otherwise do to the catch-up after an outage.
+func scheduleNote(taskQueue, deployment string, f *flows.Flow, paused bool) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{f.Trigger.Cron, f.Trigger.Timezone, taskQueue, deployment,
+		strconv.FormatBool(paused), ScheduleCatchupWindow.String(), "skip", workflows.DigestWorkflowName}, "\x00")))
+	state := "running"
 	if paused {
-		return "paused with its leadflow flow"
+		state = "paused with its flow"
 	}
-	return "managed by leadflow: publish, pause or archive the flow instead of editing this schedule"
+	return fmt.Sprintf("managed by leadflow, %s (sync %x): publish, pause or archive the flow instead of editing this schedule", state, h[:6])
 }
 
 // SyncSchedule makes a flow's Temporal Schedule match its definition: a
@@ -95,8 +106,13 @@ func (a *Activities) SyncSchedule(ctx context.Context, flowID string) error {
 	case !errors.Is(err, temporal.ErrScheduleAlreadyRunning):
 		return fmt.Errorf("error creating the schedule of flow %q: %w", flowID, err)
 	}
+	updated := false
 	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 		s := in.Description.Schedule
+		if st := s.State; st != nil && st.Note == want.Note && st.Paused == paused {
+			return nil, temporal.ErrSkipScheduleUpdate // as wanted already
+		}
+		updated = true
 		s.Spec = &want.Spec
 		s.Action = want.Action
 		s.Policy = &client.SchedulePolicies{Overlap: want.Overlap, CatchupWindow: want.CatchupWindow}
@@ -105,6 +121,9 @@ func (a *Activities) SyncSchedule(ctx context.Context, flowID string) error {
 	}})
 	if err != nil {
 		return fmt.Errorf("error updating the schedule of flow %q: %w", flowID, err)
+	}
+	if !updated {
+		return nil
 	}
 	a.Log.Info().Str("flow", flowID).Str("cron", f.Trigger.Cron).Str("timezone", f.Trigger.Timezone).Bool("paused", paused).Msg("schedule updated")
 	return nil
