@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/flows"
 	"github.com/leadflow/leadflow/store"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // RunDigest sends a schedule flow's hot lists for one firing: for each
@@ -19,11 +19,11 @@ import (
 // derived from the flow, step and firing time, then handed to the delivery
 // workflows: a retried activity writes nothing twice. A flow that is no
 // longer published sends nothing.
-func (a *Activities) RunDigest(ctx context.Context, in workflows.DigestInput) (workflows.DigestResult, error) {
-	if err := a.checkDeployment(workflows.ActivityRunDigest, in.Deployment); err != nil {
-		return workflows.DigestResult{}, err
+func (a *Activities) RunDigest(ctx context.Context, in contract.DigestInput) (contract.DigestResult, error) {
+	if err := a.checkDeployment(contract.ActivityRunDigest, in.Deployment); err != nil {
+		return contract.DigestResult{}, err
 	}
-	var res workflows.DigestResult
+	var res contract.DigestResult
 	d, _, err := a.Store.Definition(ctx, in.FlowID)
 	if err != nil {
 		return res, fmt.Errorf("error loading flow %q for its digest: %w", in.FlowID, err)

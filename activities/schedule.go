@@ -14,9 +14,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/flows"
 	"github.com/leadflow/leadflow/store"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // ScheduleCatchupWindow is how far back a schedule flow's Temporal Schedule
@@ -28,7 +28,7 @@ const ScheduleCatchupWindow = 7 * 24 * time.Hour
 
 // ScheduleID is the id of a schedule flow's Temporal Schedule.
 func ScheduleID(taskQueue, flowID string) string {
-	return workflows.WorkflowID(taskQueue, "schedule-"+flowID)
+	return contract.WorkflowID(taskQueue, contract.ScheduleWorkflowPrefix+flowID)
 }
 
 // ScheduleOptions is the Temporal Schedule of a schedule flow: its cron in
@@ -46,9 +46,9 @@ func ScheduleOptions(taskQueue, deployment string, f *flows.Flow, paused bool) c
 			TimeZoneName:    f.Trigger.Timezone,
 		},
 		Action: &client.ScheduleWorkflowAction{
-			ID:        workflows.WorkflowID(taskQueue, "digest-"+f.ID),
-			Workflow:  workflows.DigestWorkflowName,
-			Args:      []any{workflows.DigestInput{FlowID: f.ID, Deployment: deployment}},
+			ID:        contract.WorkflowID(taskQueue, "digest-"+f.ID),
+			Workflow:  contract.DigestWorkflowName,
+			Args:      []any{contract.DigestInput{FlowID: f.ID, Deployment: deployment}},
 			TaskQueue: taskQueue,
 		},
 		Overlap:       enums.SCHEDULE_OVERLAP_POLICY_SKIP,
@@ -65,7 +65,7 @@ func ScheduleOptions(taskQueue, deployment string, f *flows.Flow, paused bool) c
 // it starts would otherwise do to the catch-up after an outage.
 func scheduleNote(taskQueue, deployment string, f *flows.Flow, paused bool) string {
 	h := sha256.Sum256([]byte(strings.Join([]string{f.Trigger.Cron, f.Trigger.Timezone, taskQueue, deployment,
-		strconv.FormatBool(paused), ScheduleCatchupWindow.String(), "skip", workflows.DigestWorkflowName}, "\x00")))
+		strconv.FormatBool(paused), ScheduleCatchupWindow.String(), "skip", contract.DigestWorkflowName}, "\x00")))
 	state := "running"
 	if paused {
 		state = "paused with its flow"

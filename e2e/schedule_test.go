@@ -16,11 +16,11 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/egress"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/flows"
 	"github.com/leadflow/leadflow/temporallog"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // morningFlow is a schedule flow sending the top 4 hot leads of model m,
@@ -205,10 +205,10 @@ func TestScheduleFlowSendsTheHotList(t *testing.T) {
 	acts := &activities.Activities{Engine: engine.New(st.Store, "", st.log), Store: st.Store, Client: st.Client,
 		TaskQueue: st.TaskQueue, Log: st.log, Deployment: st.Deployment}
 	fired := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
-	in := workflows.DigestInput{FlowID: "morning", FiredAt: fired, Deployment: st.Deployment.ID}
+	in := contract.DigestInput{FlowID: "morning", FiredAt: fired, Deployment: st.Deployment.ID}
 	res, err := acts.RunDigest(context.Background(), in)
 	require.NoError(t, err)
-	require.Equal(t, workflows.DigestResult{Leads: 4, Tasks: 3, Webhooks: 1}, res)
+	require.Equal(t, contract.DigestResult{Leads: 4, Tasks: 3, Webhooks: 1}, res)
 	res, err = acts.RunDigest(context.Background(), in)
 	require.NoError(t, err)
 	require.Equal(t, 0, res.Tasks, "the retry finds its tasks written")
@@ -220,7 +220,7 @@ func TestScheduleFlowSendsTheHotList(t *testing.T) {
 	st.schedule("morning", 20*time.Second, func(d *client.ScheduleDescription, err error) bool {
 		return err == nil && d.Schedule.State.Paused
 	})
-	res, err = acts.RunDigest(context.Background(), workflows.DigestInput{FlowID: "morning", FiredAt: fired.Add(time.Hour)})
+	res, err = acts.RunDigest(context.Background(), contract.DigestInput{FlowID: "morning", FiredAt: fired.Add(time.Hour)})
 	require.NoError(t, err)
 	require.Equal(t, "flow is paused", res.Skipped, "a run of a paused flow sends nothing")
 	require.Equal(t, 200, st.do("POST", "/v1/definitions/morning/resume", adminKey, nil, nil))

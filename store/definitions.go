@@ -75,6 +75,9 @@ func (s *Store) Publish(ctx context.Context, docs []DefinitionInput) ([]PublishR
 				if _, err := tx.Exec(ctx, `INSERT INTO definition_versions (id, version, hash, body) VALUES ($1, 1, $2, $3)`, d.ID, d.Hash, d.Body); err != nil {
 					return err
 				}
+				if err := reevaluateOnPublish(ctx, tx, d.ID, d.Kind, 1); err != nil {
+					return err
+				}
 				out = append(out, PublishResult{ID: d.ID, Kind: d.Kind, Version: 1, Changed: true, Status: "published"})
 				continue
 			case err != nil:
@@ -88,6 +91,9 @@ func (s *Store) Publish(ctx context.Context, docs []DefinitionInput) ([]PublishR
 					if _, err := tx.Exec(ctx, `UPDATE definitions SET status = 'published', updated_at = now() WHERE id = $1`, d.ID); err != nil {
 						return err
 					}
+					if err := reevaluateOnPublish(ctx, tx, d.ID, d.Kind, version); err != nil {
+						return err
+					}
 				}
 				out = append(out, PublishResult{ID: d.ID, Kind: d.Kind, Version: version, Changed: false, Status: "published"})
 				continue
@@ -97,6 +103,9 @@ func (s *Store) Publish(ctx context.Context, docs []DefinitionInput) ([]PublishR
 				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE definitions SET current_version = $2, status = 'published', updated_at = now() WHERE id = $1`, d.ID, version); err != nil {
+				return err
+			}
+			if err := reevaluateOnPublish(ctx, tx, d.ID, d.Kind, version); err != nil {
 				return err
 			}
 			out = append(out, PublishResult{ID: d.ID, Kind: d.Kind, Version: version, Changed: true, Status: "published"})
@@ -155,15 +164,27 @@ func (s *Store) Definition(ctx context.Context, id string) (Definition, []Defini
 }
 
 // SetDefinitionStatus pauses, resumes (publishes) or archives a definition.
-// A schedule flow's Temporal Schedule follows (see queueScheduleSync).
+// A score model or segment resumed from a pause re-evaluates every existing
+// contact, as a new version does; a schedule flow's Temporal Schedule
+// follows (see queueScheduleSync).
 func (s *Store) SetDefinitionStatus(ctx context.Context, id, status string) (Definition, error) {
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE definitions SET status = $2, updated_at = now() WHERE id = $1`, id, status)
+		var kind, old string
+		var version int
+		err := tx.QueryRow(ctx, `SELECT kind, status, current_version FROM definitions WHERE id = $1 FOR UPDATE`, id).Scan(&kind, &old, &version)
+		if err == pgx.ErrNoRows {
+			return ErrNotFound
+		}
 		if err != nil {
+			return fmt.Errorf("error loading definition %q: %w", id, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE definitions SET status = $2, updated_at = now() WHERE id = $1`, id, status); err != nil {
 			return fmt.Errorf("error setting status of %q: %w", id, err)
 		}
-		if tag.RowsAffected() == 0 {
-			return ErrNotFound
+		if status == "published" && old != "published" {
+			if err := reevaluateOnPublish(ctx, tx, id, kind, version); err != nil {
+				return err
+			}
 		}
 		return queueScheduleSync(ctx, tx, id)
 	})
@@ -172,6 +193,16 @@ func (s *Store) SetDefinitionStatus(ctx context.Context, id, status string) (Def
 	}
 	d, _, err := s.Definition(ctx, id)
 	return d, err
+}
+
+// reevaluateOnPublish starts the re-evaluation of every existing contact
+// when a score model or segment version becomes the published one; flows
+// apply to what happens next only.
+func reevaluateOnPublish(ctx context.Context, tx pgx.Tx, id, kind string, version int) error {
+	if kind != "score_model" && kind != "segment" {
+		return nil
+	}
+	return startReevaluation(ctx, tx, id, version)
 }
 
 // DefinitionVersionBody returns the body of one version of a definition.

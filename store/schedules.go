@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 // SchedulePartition is the partition whose outbox carries a schedule
@@ -19,10 +21,10 @@ func SchedulePartition(flowID string) int { return PartitionOf("schedule:" + flo
 // paused with the flow, deleted when archived or no longer a schedule.
 func queueScheduleSync(ctx context.Context, tx pgx.Tx, id string) error {
 	_, err := tx.Exec(ctx, `INSERT INTO outbox (partition, kind, workflow_id, payload)
-		SELECT $1, 'sync_schedule', 'schedule-' || $2::text, jsonb_build_object('flow_id', $2::text)
+		SELECT $1, $3, $4 || $2::text, jsonb_build_object('flow_id', $2::text)
 		WHERE EXISTS (SELECT 1 FROM definitions d JOIN definition_versions v ON v.id = d.id
 			WHERE d.id = $2 AND d.kind = 'flow' AND v.body->'trigger'->>'type' = 'schedule')`,
-		SchedulePartition(id), id)
+		SchedulePartition(id), id, string(contract.OutboxSyncSchedule), contract.ScheduleWorkflowPrefix)
 	if err != nil {
 		return fmt.Errorf("error queueing the schedule sync of %q: %w", id, err)
 	}
