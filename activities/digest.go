@@ -51,9 +51,28 @@ func (a *Activities) RunDigest(ctx context.Context, in contract.DigestInput) (co
 		if s.Type != flows.StepDigest {
 			continue
 		}
-		leads, err := a.Store.HotList(ctx, store.HotListQuery{Model: s.Model, Bands: s.Band, Segment: s.Segment, OwnerField: s.OwnerField, Limit: s.Top})
+		m, err := a.scoreModel(ctx, s.Model)
 		if err != nil {
 			return res, err
+		}
+		q := store.HotListQuery{Model: s.Model, Now: now, Segment: s.Segment, OwnerField: s.OwnerField, Limit: s.Top}
+		if m.Decay != nil {
+			q.HalfLife = m.Decay.HalfLife.Duration
+		}
+		for _, name := range s.Band {
+			min, below, ok := flows.BandBounds(m, name)
+			if !ok {
+				return res, fmt.Errorf("digest step %q: score model %q has no band %q any more", s.ID, s.Model, name)
+			}
+			q.Ranges = append(q.Ranges, store.ScoreRange{Min: min, Below: below})
+		}
+		leads, err := a.Store.HotList(ctx, q)
+		if err != nil {
+			return res, err
+		}
+		for i := range leads { // the band of the score read now
+			b, _ := flows.BandFor(m, leads[i].Score)
+			leads[i].Band = b.Name
 		}
 		res.Leads += len(leads)
 		key := fmt.Sprintf("digest:%s:%s:%s", f.ID, s.ID, fired.Format(time.RFC3339))
@@ -78,6 +97,19 @@ func (a *Activities) RunDigest(ctx context.Context, in contract.DigestInput) (co
 	a.Log.Info().Str("flow", f.ID).Time("fired_at", fired).Int("leads", res.Leads).Int("tasks", res.Tasks).
 		Int("webhooks", res.Webhooks).Msg("digest sent")
 	return res, nil
+}
+
+// scoreModel loads the current version of a score model.
+func (a *Activities) scoreModel(ctx context.Context, id string) (*flows.ScoreModel, error) {
+	d, _, err := a.Store.Definition(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("error loading score model %q for a digest: %w", id, err)
+	}
+	docs, errs := flows.Decode(id, d.Body)
+	if len(errs) > 0 || len(docs) != 1 || docs[0].ScoreModel == nil {
+		return nil, fmt.Errorf("stored score model %q (version %d) does not decode: %v", id, d.CurrentVersion, errs)
+	}
+	return docs[0].ScoreModel, nil
 }
 
 // ownerLeads is one owner's leads, highest score first.

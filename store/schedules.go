@@ -47,14 +47,27 @@ func (s *Store) ScheduleFlowIDs(ctx context.Context) ([]string, error) {
 }
 
 // HotListQuery selects a digest's leads: the Limit highest scores of Model
-// among contacts not disqualified, in one of Bands and in Segment when
-// those are given; OwnerField names the contact field read as the owner.
+// at Now among contacts not disqualified, with a score in one of Ranges
+// (the model's bands asked for) and in Segment when those are given;
+// OwnerField names the contact field read as the owner.
 type HotListQuery struct {
-	Model      string
-	Bands      []string
-	Segment    string
+	Model string
+	// Now and HalfLife: the score is read at Now, half-life decay included
+	// (as the API's hot list reads it); HalfLife 0 reads it as stored.
+	Now      time.Time
+	HalfLife time.Duration
+	Ranges   []ScoreRange
+	Segment  string
+	// OwnerField is the contact field holding the owner ("" for none).
 	OwnerField string
 	Limit      int
+}
+
+// ScoreRange is the scores from Min, inclusive, up to Below, exclusive (no
+// upper bound when nil): one band of a model.
+type ScoreRange struct {
+	Min   float64
+	Below *float64
 }
 
 // HotLead is one lead of a digest.
@@ -67,16 +80,26 @@ type HotLead struct {
 }
 
 // HotList returns the leads of a digest, highest score first (ties by
-// contact id). It reads the scores table as it stands.
+// contact id). Band is the stored band; the caller places the score read
+// in the model's bands.
 func (s *Store) HotList(ctx context.Context, q HotListQuery) ([]HotLead, error) {
+	mins := make([]*string, len(q.Ranges))
+	belows := make([]*string, len(q.Ranges))
+	for i, r := range q.Ranges {
+		mins[i], belows[i] = numericText(&r.Min), numericText(r.Below)
+	}
+	clock := ScoreClock{Now: q.Now}
 	rows, err := s.Pool.Query(ctx, `SELECT c.id, c.email, s.score::float8, s.band,
 			CASE WHEN $4 = '' THEN '' ELSE coalesce(c.fields->>$4, '') END
-		FROM scores s JOIN contacts c ON c.id = s.contact_id
-		WHERE s.model = $1 AND NOT c.disqualified
-		  AND (cardinality($2::text[]) = 0 OR s.band = ANY($2))
+		FROM (SELECT s.contact_id, s.band, `+decayedScoreSQL("s", "$6::timestamptz", "$7::float8")+` AS score
+			FROM scores s WHERE s.model = $1 OFFSET 0) s
+		JOIN contacts c ON c.id = s.contact_id
+		WHERE NOT c.disqualified
+		  AND (cardinality($2::text[]) = 0 OR EXISTS (SELECT 1 FROM unnest($2::text[], $8::text[]) b(lo, hi)
+			WHERE s.score >= b.lo::numeric AND (b.hi IS NULL OR s.score < b.hi::numeric)))
 		  AND ($3 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $3))
 		ORDER BY s.score DESC, c.id
-		LIMIT $5`, q.Model, q.Bands, q.Segment, q.OwnerField, q.Limit)
+		LIMIT $5`, q.Model, mins, q.Segment, q.OwnerField, q.Limit, clock.at(), float64(q.HalfLife), belows)
 	if err != nil {
 		return nil, fmt.Errorf("error loading the hot list of %q: %w", q.Model, err)
 	}
