@@ -361,3 +361,20 @@ func TestScheduleFiresOnceAfterAnOutage(t *testing.T) {
 		require.Len(t, ts, 2, "one more task for %q", owner)
 	}
 }
+
+// recordDigestHistory records the history of a DigestWorkflow started by a
+// schedule flow's Temporal Schedule (replayed by workflows' tests).
+func recordDigestHistory(t *testing.T, path string) {
+	rcv := newCapture(t, 200)
+	st := newStack(t, stackOptions{webhookAllow: egress.Loopback})
+	st.publish([]byte(`[` + hotModel + `, ` + dqFlow + `, ` + morningFlow("0 9 * * 1-5", rcv.srv.URL+"/hot") + `]`))
+	hotLeads(st)
+	st.schedule("morning", 20*time.Second, scheduleExists)
+	h := st.Client.ScheduleClient().GetHandle(context.Background(), activities.ScheduleID(st.TaskQueue, "morning"))
+	require.NoError(t, h.Trigger(context.Background(), client.ScheduleTriggerOptions{}))
+	st.deliveryOf("webhook", "/hot", "delivered", 30*time.Second)
+	d := st.schedule("morning", 20*time.Second, func(d *client.ScheduleDescription, err error) bool {
+		return err == nil && len(d.Info.RecentActions) == 1 && len(d.Info.RunningWorkflows) == 0
+	})
+	writeHistory(t, st.Client, d.Info.RecentActions[0].StartWorkflowResult.WorkflowID, path)
+}
