@@ -159,6 +159,12 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 		}
 	case contract.OutboxCancelRun:
 		return a.cancelRun(ctx, id)
+	case contract.OutboxSyncSchedule:
+		var s contract.ScheduleSync
+		if err := json.Unmarshal(it.Payload, &s); err != nil {
+			return err
+		}
+		return a.SyncSchedule(ctx, s.FlowID)
 	default:
 		return &unknownKindError{kind: it.Kind}
 	}

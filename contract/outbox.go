@@ -18,5 +18,5 @@ const (
 
 // OutboxKinds lists every outbox kind.
 func OutboxKinds() []OutboxKind {
-	return []OutboxKind{OutboxStartRun, OutboxSignalRun, OutboxDeliver, OutboxCancelRun}
+	return []OutboxKind{OutboxStartRun, OutboxSignalRun, OutboxDeliver, OutboxSyncSchedule, OutboxCancelRun}
 }

@@ -18,10 +18,11 @@ import (
 func TestOutboxPayloadsRoundTripToWorkflowInputs(t *testing.T) {
 	t.Parallel()
 	cases := map[OutboxKind]func() any{
-		OutboxStartRun:  func() any { return new(Wait) },
-		OutboxSignalRun: func() any { return new(RunSignal) },
-		OutboxDeliver:   func() any { return new(DeliveryInput) },
-		OutboxCancelRun: func() any { return new(CancelRun) },
+		OutboxStartRun:     func() any { return new(Wait) },
+		OutboxSignalRun:    func() any { return new(RunSignal) },
+		OutboxDeliver:      func() any { return new(DeliveryInput) },
+		OutboxSyncSchedule: func() any { return new(ScheduleSync) },
+		OutboxCancelRun:    func() any { return new(CancelRun) },
 	}
 	require.Len(t, cases, len(OutboxKinds()), "every outbox kind has a payload case")
 	for _, kind := range OutboxKinds() {
