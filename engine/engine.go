@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
+	"github.com/leadflow/leadflow/contact"
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
 )
@@ -129,7 +130,7 @@ type unit struct {
 
 // batch is what one ApplyPartition transaction works on.
 type batch struct {
-	cat   *Catalog
+	cat   *contact.Catalog
 	now   time.Time
 	units []unit
 }
@@ -219,7 +220,7 @@ func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now ti
 }
 
 // applyUnits applies the due changes and events of some units of a batch
-// and writes them inside tx.
+// and writes them inside tx: load, contact.Apply, write.
 func (e *Engine) applyUnits(ctx context.Context, tx pgx.Tx, b *batch, units []unit) error {
 	ids := make([]string, 0, len(units))
 	var events []store.EventRow
@@ -229,7 +230,12 @@ func (e *Engine) applyUnits(ctx context.Context, tx pgx.Tx, b *batch, units []un
 	}
 	// Arrival order across contacts (a contact's own events already are).
 	sort.SliceStable(events, func(i, j int) bool { return events[i].Seq < events[j].Seq })
-	states, err := store.LoadStates(ctx, tx, ids, b.cat.activityQuery(b.now), b.cat.capQuery(b.now))
+	rows, err := store.LoadStatesWith(ctx, tx, ids, stateQuery(b.cat, b.now))
+	if err != nil {
+		return err
+	}
+	states := loadStates(rows)
+	cat, err := e.cache.withPinned(ctx, tx, b.cat, coreStates(states, ids)...)
 	if err != nil {
 		return err
 	}
@@ -238,25 +244,58 @@ func (e *Engine) applyUnits(ctx context.Context, tx pgx.Tx, b *batch, units []un
 		if !u.due {
 			continue
 		}
-		a := e.newApplier(ctx, tx, b.cat, ch, states[u.contactID], b.now)
-		if err := a.applyDue(); err != nil {
+		l := states[u.contactID]
+		fx, err := contact.Apply(l.st, cat, contact.Due{}, b.now)
+		if err != nil {
 			return fmt.Errorf("error applying due changes of contact %q: %w", u.contactID, err)
 		}
+		e.recordEffects(ch, l, fx)
 	}
 	for _, ev := range events {
-		a := e.newApplier(ctx, tx, b.cat, ch, states[ev.ContactID], b.now)
-		if err := a.applyEvent(ev); err != nil {
+		l := states[ev.ContactID]
+		fx, err := contact.Apply(l.st, cat, coreEvent(ev), b.now)
+		if err != nil {
 			return fmt.Errorf("error applying event %q: %w", ev.ID, err)
 		}
+		e.recordEffects(ch, l, fx)
 		ch.AppliedEvents = append(ch.AppliedEvents, ev.Seq)
 	}
 	for _, id := range ids {
-		a := e.newApplier(ctx, tx, b.cat, ch, states[id], b.now)
-		if err := a.scheduleNextDue(); err != nil {
-			return err
-		}
+		recordState(ch, states[id])
 	}
 	return ch.Write(ctx, tx)
+}
+
+func coreStates(states map[string]*loaded, ids []string) []*contact.State {
+	out := make([]*contact.State, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, states[id].st)
+	}
+	return out
+}
+
+func coreEvent(ev store.EventRow) contact.Event {
+	return contact.Event{ID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt, Properties: ev.Properties,
+		Email: ev.Email, AccountID: ev.AccountID, Traits: ev.Traits, Tags: ev.Tags}
+}
+
+// observe logs and counts what one application did.
+func (e *Engine) observe(contactID string, fx *contact.Effects) {
+	for _, typ := range fx.StepsExecuted {
+		metrics.FlowStepsExecuted.WithLabelValues(typ).Inc()
+	}
+	for _, l := range fx.Ledger {
+		switch l.Kind {
+		case "engagement", "flow", "profile":
+			metrics.ScoreChanges.WithLabelValues(l.Model).Inc()
+		}
+	}
+	if len(fx.Tasks) > 0 {
+		metrics.CRMTasksCreated.Add(float64(len(fx.Tasks)))
+	}
+	for _, n := range fx.Notes {
+		e.Log.Warn().Str("contact_id", contactID).Msg(n)
+	}
 }
 
 // isolate applies units after their batch failed for good: halves of them
@@ -369,10 +408,16 @@ type Wait struct {
 
 // Resume outcomes.
 const (
-	OutcomeElapsed = "elapsed" // a wait or wait_until timer fired
-	OutcomeTimeout = "timeout" // wait_for_event timed out
-	OutcomeEvent   = "event"   // the awaited event arrived
+	OutcomeElapsed = contact.OutcomeElapsed // a wait or wait_until timer fired
+	OutcomeTimeout = contact.OutcomeTimeout // wait_for_event timed out
+	OutcomeEvent   = contact.OutcomeEvent   // the awaited event arrived
 )
+
+// RunSignal tells a waiting run that its event arrived.
+type RunSignal struct {
+	WaitSeq int    `json:"wait_seq"`
+	EventID string `json:"event_id"`
+}
 
 // ResumeRun continues a waiting run after its wait ended (the timer fired,
 // or the awaited event arrived). waitSeq must match the run's current wait;
@@ -392,25 +437,31 @@ func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outco
 			if err != nil {
 				return err
 			}
-			states, err := store.LoadStates(ctx, tx, []string{run.ContactID}, cat.activityQuery(now), cat.capQuery(now))
+			rows, err := store.LoadStatesWith(ctx, tx, []string{run.ContactID}, stateQuery(cat, now))
 			if err != nil {
 				return err
 			}
-			st := states[run.ContactID]
-			run = st.Runs[runID] // reloaded under the contact lock
-			if run == nil || run.Status != "waiting" || run.WaitSeq != waitSeq {
-				return nil // finished or moved on: a stale wake-up
+			l := loadStates(rows)[run.ContactID]
+			if r := l.st.Runs[runID]; r == nil || r.Status != contact.RunWaiting || r.WaitSeq != waitSeq {
+				return nil // finished or moved on (reloaded under the contact lock): a stale wake-up
+			}
+			cat, err = e.cache.withPinned(ctx, tx, cat, l.st)
+			if err != nil {
+				return err
+			}
+			fx, err := contact.Apply(l.st, cat, contact.Resume{RunID: runID, WaitSeq: waitSeq, Outcome: outcome, EventID: eventID}, now)
+			if err != nil {
+				return err
+			}
+			for _, w := range fx.RunWaits {
+				if w.RunID == runID {
+					next = new(Wait)
+					*next = toWait(w)
+				}
 			}
 			ch := store.NewChanges(now)
-			a := e.newApplier(ctx, tx, cat, ch, st, now)
-			a.resuming = runID
-			next, err = a.resume(run, outcome, eventID)
-			if err != nil {
-				return err
-			}
-			if err := a.scheduleNextDue(); err != nil {
-				return err
-			}
+			e.recordEffects(ch, l, fx)
+			recordState(ch, l)
 			return ch.Write(ctx, tx)
 		})
 	})
@@ -433,16 +484,4 @@ func (e *Engine) FailRun(ctx context.Context, runID string, cause error, now tim
 		e.Log.Error().Str("run_id", runID).Str("error", store.ErrorText(cause)).Msg("flow run failed for a reason retrying cannot fix")
 	}
 	return nil
-}
-
-func dedupe(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := ids[:0:0]
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }

@@ -1,11 +1,10 @@
-package engine
+package contact
 
 import (
 	"fmt"
 	"time"
 
 	"github.com/leadflow/leadflow/flows"
-	"github.com/leadflow/leadflow/store"
 )
 
 // applyDue applies the time-driven changes of a contact that fell due:
@@ -16,7 +15,7 @@ func (a *applier) applyDue() error {
 		return nil
 	}
 	at := a.now.UTC().Format(time.RFC3339Nano)
-	eventID := "due/" + escapeIDPart(a.st.Contact.ID) + "/" + at
+	eventID := "due/" + EscapeIDPart(a.st.Contact.ID) + "/" + at
 	a.startChain(eventID, "due", at)
 	for _, mv := range a.cat.Models {
 		s := a.st.Scores[mv.Model.ID]
@@ -25,9 +24,7 @@ func (a *applier) applyDue() error {
 		}
 		a.materializeDecay(mv, s, eventID)
 		if mv.Model.Decay.ExpireAfter.Duration > 0 {
-			if err := a.expire(mv, s, eventID); err != nil {
-				return err
-			}
+			a.expire(mv, s, eventID)
 		}
 	}
 	a.stateDirty = true
@@ -51,52 +48,34 @@ func (a *applier) applyDue() error {
 	return a.drain()
 }
 
-// expire removes engagement points whose expiry has come.
-func (a *applier) expire(mv *ModelVersion, s *store.ScoreRow, eventID string) error {
-	rows, err := a.tx.Query(a.ctx, `SELECT id, points::float8, at FROM score_ledger
-		WHERE contact_id = $1 AND model = $2 AND expires_at <= $3 AND NOT expired ORDER BY id`, a.st.Contact.ID, mv.Model.ID, a.now)
-	if err != nil {
-		return fmt.Errorf("error loading expiring points: %w", err)
-	}
-	type grantRow struct {
-		id     int64
-		points float64
-		at     time.Time
-	}
-	var grants []grantRow
-	for rows.Next() {
-		var g grantRow
-		if err := rows.Scan(&g.id, &g.points, &g.at); err != nil {
-			rows.Close()
-			return err
+// expire removes engagement points whose expiry has come: the state's
+// expiring grants of the model due at now, oldest first.
+func (a *applier) expire(mv *ModelVersion, s *Score, eventID string) {
+	kept := a.st.ExpiringGrants[:0:0]
+	for _, g := range a.st.ExpiringGrants {
+		if g.Model != mv.Model.ID || g.ExpiresAt.After(a.now) || g.LedgerID == 0 {
+			kept = append(kept, g)
+			continue
 		}
-		grants = append(grants, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, g := range grants {
-		a.ch.ExpiredLedger = append(a.ch.ExpiredLedger, g.id)
+		a.fx.Expired = append(a.fx.Expired, g.LedgerID)
 		// The grant's points go, within the score bound (see
 		// flows.ClampScoreDelta): the ledger records what was taken.
-		delta := flows.ClampScoreDelta(s.Score, s.Score, flows.RoundPoints(-g.points))
+		delta := flows.ClampScoreDelta(s.Score, s.Score, flows.RoundPoints(-g.Points))
 		s.Engagement = flows.RoundPoints(s.Engagement + delta)
 		s.Score = flows.RoundPoints(s.Profile + s.Engagement)
-		a.ch.TouchScore(a.st, mv.Model.ID)
-		a.ch.Ledger = append(a.ch.Ledger, store.LedgerRow{
-			ContactID: a.st.Contact.ID, Model: mv.Model.ID, Points: delta, Kind: "expiry",
-			Reason:       fmt.Sprintf("%g points given %s expired after %s", g.points, g.at.UTC().Format(time.RFC3339), mv.Model.Decay.ExpireAfter.Duration),
-			ModelVersion: mv.Version, EventID: eventID, At: a.now, IdemKey: fmt.Sprintf("expire:%d", g.id),
+		a.fx.Ledger = append(a.fx.Ledger, LedgerEntry{
+			Model: mv.Model.ID, Points: delta, Kind: "expiry",
+			Reason:       fmt.Sprintf("%g points given %s expired after %s", g.Points, g.At.UTC().Format(time.RFC3339), mv.Model.Decay.ExpireAfter.Duration),
+			ModelVersion: mv.Version, EventID: eventID, At: a.now, IdemKey: fmt.Sprintf("expire:%d", g.LedgerID),
 		})
 	}
-	return nil
+	a.st.ExpiringGrants = kept
 }
 
 // scheduleNextDue records when this contact next changes because time passes.
-func (a *applier) scheduleNextDue() error {
+func (a *applier) scheduleNextDue() {
 	if !a.st.Exists {
-		return nil
+		return
 	}
 	var next *time.Time
 	consider := func(t time.Time) {
@@ -117,18 +96,9 @@ func (a *applier) scheduleNextDue() error {
 			}
 		}
 		if m.Decay.ExpireAfter.Duration > 0 {
-			var t *time.Time
-			err := a.tx.QueryRow(a.ctx, `SELECT min(expires_at) FROM score_ledger WHERE contact_id = $1 AND model = $2 AND NOT expired AND expires_at > $3`,
-				a.st.Contact.ID, m.ID, a.now).Scan(&t)
-			if err != nil {
-				return fmt.Errorf("error reading next expiry: %w", err)
-			}
-			if t != nil {
-				consider(*t)
-			}
-			for _, l := range a.ch.Ledger {
-				if l.ContactID == a.st.Contact.ID && l.Model == m.ID && l.ExpiresAt != nil {
-					consider(*l.ExpiresAt)
+			for _, g := range a.st.ExpiringGrants {
+				if g.Model == m.ID {
+					consider(g.ExpiresAt)
 				}
 			}
 		}
@@ -147,10 +117,6 @@ func (a *applier) scheduleNextDue() error {
 			consider(t)
 		}
 	}
-	cur := a.st.Contact.NextDueAt
-	if (cur == nil) != (next == nil) || (cur != nil && !cur.Equal(*next)) {
-		a.st.Contact.NextDueAt = next
-		a.ch.TouchContact(a.st)
-	}
-	return nil
+	a.st.Contact.NextDueAt = next
+	a.fx.NextDue = next
 }

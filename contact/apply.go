@@ -1,37 +1,63 @@
-package engine
+package contact
 
 import (
-	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/leadflow/leadflow/flows"
-	"github.com/leadflow/leadflow/metrics"
-	"github.com/leadflow/leadflow/store"
 )
 
 // maxDerivedEvents bounds the chain of consequences of one change, so that
 // two flows feeding each other cannot loop forever.
 const maxDerivedEvents = 500
 
-// applier applies changes to one contact inside a transaction.
+// Apply applies one input to a contact at now: st becomes the contact's
+// state after it (Clone it first to keep the one before), and the effects
+// it caused are returned. The catalog must hold the flow versions the
+// contact's runs are on (Catalog.MissingFlows). An error means the input
+// cannot be applied to this state (a run on a flow version the catalog
+// lacks, a step that does not exist); st may then be partly changed and
+// must be dropped.
+func Apply(st *State, cat *Catalog, in Input, now time.Time) (*Effects, error) {
+	a := newApplier(st, cat, now)
+	var err error
+	switch in := in.(type) {
+	case Event:
+		err = a.applyEvent(in)
+	case *Event:
+		err = a.applyEvent(*in)
+	case Due:
+		err = a.applyDue()
+	case Resume:
+		var applied bool
+		applied, err = a.applyResume(in)
+		if err == nil && !applied {
+			return a.fx, nil // stale: nothing happens
+		}
+	default:
+		return nil, fmt.Errorf("unknown input %T", in)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.scheduleNextDue()
+	return a.fx, nil
+}
+
+// applier applies one input to one contact.
 type applier struct {
-	e        *Engine
-	ctx      context.Context
-	tx       pgx.Tx
 	cat      *Catalog
-	ch       *store.Changes
-	st       *store.ContactState
+	st       *State
 	now      time.Time
+	fx       *Effects
 	resuming string // the run being resumed, whose next wait goes back to its workflow
 
 	// The chain of consequences being applied: its root's id (an event of
-	// the log, or what the engine made up for due changes and resumed
+	// the log, or what the core made up for due changes and resumed
 	// runs), the tuple that identifies it in idempotency keys, and how many
 	// events it has derived so far.
 	root    string
@@ -46,12 +72,16 @@ type applier struct {
 	waitingNow   map[string]bool    // runs that started waiting while applying this change
 }
 
-func (e *Engine) newApplier(ctx context.Context, tx pgx.Tx, cat *Catalog, ch *store.Changes, st *store.ContactState, now time.Time) *applier {
-	a := &applier{e: e, ctx: ctx, tx: tx, cat: cat, ch: ch, st: st, now: now, settledScore: map[string]float64{}, waitingNow: map[string]bool{}}
+func newApplier(st *State, cat *Catalog, now time.Time) *applier {
+	a := &applier{cat: cat, st: st, now: now, fx: &Effects{}, settledScore: map[string]float64{}, waitingNow: map[string]bool{}}
 	for m, s := range st.Scores {
 		a.settledScore[m] = s.Score
 	}
 	return a
+}
+
+func (a *applier) note(format string, args ...any) {
+	a.fx.Notes = append(a.fx.Notes, fmt.Sprintf(format, args...))
 }
 
 // queued is an event waiting in the chain, with its position: 0 for the
@@ -70,8 +100,9 @@ func (a *applier) startChain(root string, key ...string) {
 // every other event of the chain and unambiguous (derivedID).
 func (a *applier) pushDerived(typ string, props map[string]any, kind string, details ...string) {
 	a.derived++
-	a.queue = append(a.queue, queued{n: a.derived,
-		ev: flows.Event{ID: derivedID(a.root, a.derived, kind, details...), Type: typ, At: a.now, Properties: props}})
+	ev := flows.Event{ID: derivedID(a.root, a.derived, kind, details...), Type: typ, At: a.now, Properties: props}
+	a.queue = append(a.queue, queued{n: a.derived, ev: ev})
+	a.fx.Derived = append(a.fx.Derived, ev)
 }
 
 // chainKey is the idempotency key of an effect of the n-th event of the
@@ -82,13 +113,15 @@ func (a *applier) chainKey(kind string, n int, parts ...string) string {
 }
 
 // applyEvent applies one event from the log.
-func (a *applier) applyEvent(ev store.EventRow) error {
+func (a *applier) applyEvent(ev Event) error {
 	a.startChain(ev.ID, "event", ev.ID)
 	ct := &a.st.Contact
+	if ct.Fields == nil {
+		ct.Fields = map[string]any{}
+	}
 	if !a.st.Exists {
 		a.st.Exists = true
 		ct.CreatedAt = a.now
-		a.ch.TouchContact(a.st)
 		a.stateDirty, a.profileDirty = true, true
 		a.pushDerived(flows.EventContactCreated, map[string]any{}, "created")
 	}
@@ -118,32 +151,21 @@ func (a *applier) applyEvent(ev store.EventRow) error {
 		}
 	}
 	if traits, ok := ev.Properties["account_traits"].(map[string]any); ok && ev.Type == "group" && ct.AccountID != "" {
-		if a.ch.AccountTraits == nil {
-			a.ch.AccountTraits = map[string]map[string]any{}
-		}
-		merged := a.ch.AccountTraits[ct.AccountID]
-		if merged == nil {
-			merged = map[string]any{}
-			a.ch.AccountTraits[ct.AccountID] = merged
-		}
-		for k, v := range traits {
-			merged[k] = v
-		}
+		a.fx.AccountTraits = append(a.fx.AccountTraits, AccountTraits{AccountID: ct.AccountID, Traits: traits})
 	}
 	if flows.IsDerivedEventType(ev.Type) {
-		// Events in the log come from clients; the engine's own events are
+		// Events in the log come from clients; the core's own events are
 		// never stored. A client row of a reserved type (accepted before
 		// the API refused them) keeps its contact changes but must not pass
-		// for the engine's event: it starts, scores and wakes nothing.
-		a.e.Log.Warn().Str("contact_id", ct.ID).Str("event_id", ev.ID).Str("type", ev.Type).
-			Msg("event from the log has a type reserved for the engine; applying its contact changes only")
+		// for the core's event: it starts, scores and wakes nothing.
+		a.note("event %q from the log has the type %q reserved for the engine; applying its contact changes only", ev.ID, ev.Type)
 		return a.drain()
 	}
 	props := ev.Properties
 	if props == nil {
 		props = map[string]any{}
 	}
-	a.st.Activity = append(a.st.Activity, store.ActivityRow{Type: ev.Type, At: ev.OccurredAt, Properties: props})
+	a.st.Activity = append(a.st.Activity, flows.Activity{Type: ev.Type, At: ev.OccurredAt, Properties: props})
 	a.stateDirty = true
 	a.queue = append(a.queue, queued{ev: flows.Event{ID: ev.ID, Type: ev.Type, At: ev.OccurredAt, Properties: props}})
 	return a.drain()
@@ -160,14 +182,11 @@ func (a *applier) drain() error {
 		a.queue = a.queue[1:]
 		a.processed++
 		if a.processed > maxDerivedEvents {
-			a.e.Log.Error().Str("contact_id", a.st.Contact.ID).Str("event_id", ev.ID).
-				Msg("too many derived events for one change; flows may be feeding each other in a loop; stopping the chain")
+			a.note("too many derived events for one change (event %q); flows may be feeding each other in a loop; stopping the chain", ev.ID)
 			a.queue = nil
 			return nil
 		}
-		if err := a.engagement(ev, q.n); err != nil {
-			return err
-		}
+		a.engagement(ev, q.n)
 		if err := a.triggerFlows(ev); err != nil {
 			return err
 		}
@@ -241,7 +260,6 @@ func (a *applier) setField(field string, value any) {
 		}
 		old = cur
 	}
-	a.ch.TouchContact(a.st)
 	a.profileDirty, a.stateDirty = true, true
 	a.pushDerived(flows.TriggerFieldChanged, map[string]any{"field": field, "from": old, "to": value}, "field", field)
 }
@@ -253,7 +271,6 @@ func (a *applier) addTag(tag string) {
 	}
 	ct.Tags = append(slices.Clone(ct.Tags), tag)
 	sort.Strings(ct.Tags)
-	a.ch.TouchContact(a.st)
 	a.profileDirty, a.stateDirty = true, true
 	a.pushDerived(flows.TriggerTagAdded, map[string]any{"tag": tag}, "tag+", tag)
 }
@@ -265,7 +282,6 @@ func (a *applier) removeTag(tag string) {
 		return
 	}
 	ct.Tags = slices.Delete(slices.Clone(ct.Tags), i, i+1)
-	a.ch.TouchContact(a.st)
 	a.profileDirty, a.stateDirty = true, true
 	a.pushDerived(flows.TriggerTagRemoved, map[string]any{"tag": tag}, "tag-", tag)
 }
@@ -275,9 +291,7 @@ func (a *applier) removeTag(tag string) {
 func (a *applier) settle(eventID string) error {
 	if a.profileDirty {
 		a.profileDirty = false
-		if err := a.rescoreProfile(eventID); err != nil {
-			return err
-		}
+		a.rescoreProfile(eventID)
 	}
 	for _, mv := range a.cat.Models {
 		m := mv.Model
@@ -296,7 +310,6 @@ func (a *applier) settle(eventID string) error {
 		} else {
 			s.Band = ""
 		}
-		a.ch.TouchScore(a.st, m.ID)
 		if err := a.thresholds(mv, old, s.Score, eventID); err != nil {
 			return err
 		}
@@ -354,7 +367,7 @@ func (a *applier) evaluateSegments(eventID string) {
 			} else {
 				delete(a.st.Segments, seg.ID)
 			}
-			a.ch.Segments = append(a.ch.Segments, store.SegmentChange{ContactID: a.st.Contact.ID, SegmentID: seg.ID, Entered: in, EventID: eventID, At: a.now})
+			a.fx.Segments = append(a.fx.Segments, SegmentChange{SegmentID: seg.ID, Entered: in, EventID: eventID, At: a.now})
 			a.pushDerived(typ, map[string]any{"segment": seg.ID}, typ, seg.ID)
 		}
 		if !changed {
@@ -362,15 +375,3 @@ func (a *applier) evaluateSegments(eventID string) {
 		}
 	}
 }
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// metricsStep counts an executed flow step.
-func metricsStep(typ string) { metrics.FlowStepsExecuted.WithLabelValues(typ).Inc() }

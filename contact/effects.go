@@ -1,0 +1,130 @@
+package contact
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/leadflow/leadflow/flows"
+)
+
+// Effects is what one application caused, in the order it happened. The
+// changed State is the rest: a shell writes the ledger, tasks, webhooks,
+// segment history and run work from here and the contact's rows from the
+// state.
+type Effects struct {
+	// Ledger: points given, decayed, expired or recomputed.
+	Ledger []LedgerEntry
+	// Expired: ledger ids of the grants that expired (their points are
+	// taken back by an "expiry" entry of Ledger).
+	Expired  []int64
+	Tasks    []Task
+	Webhooks []Webhook
+	// RunsStarted: runs started, with their first wait (nil when the run
+	// finished without waiting; it is then in RunsFinished too).
+	RunsStarted []RunStarted
+	// RunWaits: the next wait of the resumed run (Resume input).
+	RunWaits []Wait
+	// RunsSignalled: waiting runs whose awaited event arrived.
+	RunsSignalled []RunSignalled
+	// RunsFinished: runs that completed or exited, as they ended (they are
+	// no longer in State.Runs).
+	RunsFinished []Run
+	Segments     []SegmentChange
+	// Derived: the events the application raised (contact_created,
+	// field_changed, tag_added, segment_entered, score_threshold_crossed…).
+	Derived []flows.Event
+	// AccountTraits: traits of group events to merge into accounts.
+	AccountTraits []AccountTraits
+	// NextDue: when the contact next changes because time passes (also in
+	// State.Contact.NextDueAt); nil: never.
+	NextDue *time.Time
+	// StepsExecuted: the type of every flow step executed, in order.
+	StepsExecuted []string
+	// Notes: what a shell should log (a step skipped, a chain cut short).
+	Notes []string
+}
+
+// LedgerEntry is one entry of the score ledger.
+type LedgerEntry struct {
+	Model        string
+	Points       float64
+	Kind         string // engagement, flow, profile, decay, expiry
+	Reason       string
+	RuleID       string
+	ModelVersion int
+	FlowID       string
+	FlowVersion  int
+	StepID       string
+	RunID        string
+	EventID      string
+	At           time.Time
+	ExpiresAt    *time.Time
+	IdemKey      string
+}
+
+// Task is a CRM task to create.
+type Task struct {
+	Title       string
+	Description string
+	Assignee    string
+	DueAt       *time.Time
+	Reason      string
+	Model       string
+	ThresholdID string
+	Crossing    int
+	FlowID      string
+	FlowVersion int
+	StepID      string
+	RunID       string
+	EventID     string
+	IdemKey     string
+	CreatedAt   time.Time
+	// Body is what the CRM receives (the shell adds the task's id).
+	Body map[string]any
+}
+
+// Webhook is a webhook step's call to deliver.
+type Webhook struct {
+	URL       string
+	Body      json.RawMessage
+	Headers   map[string]string // extra request headers (rendered)
+	IdemKey   string
+	CreatedAt time.Time
+}
+
+// Wait is a durable wait a flow run is in: a timer until Until, or an event
+// of type Event before Until.
+type Wait struct {
+	RunID   string
+	WaitSeq int
+	Kind    string // WaitTimer or WaitEvent
+	Event   string
+	Until   time.Time
+}
+
+// RunStarted is a run started by the application.
+type RunStarted struct {
+	RunID string
+	Wait  *Wait
+}
+
+// RunSignalled tells a waiting run that its event arrived.
+type RunSignalled struct {
+	RunID   string
+	WaitSeq int
+	EventID string
+}
+
+// SegmentChange is the contact entering or leaving a segment.
+type SegmentChange struct {
+	SegmentID string
+	Entered   bool
+	EventID   string
+	At        time.Time
+}
+
+// AccountTraits are traits to merge into an account's fields.
+type AccountTraits struct {
+	AccountID string
+	Traits    map[string]any
+}
