@@ -42,6 +42,7 @@ func (a *applier) materializeDecay(mv *ModelVersion, s *Score, eventID string) {
 	}
 	decayed := flows.DecayedEngagement(m.Decay, s.Engagement, s.EngagementAsOf, a.now)
 	delta := flows.ClampScoreDelta(s.Score, s.Score, flows.RoundPoints(decayed-s.Engagement))
+	since := s.EngagementAsOf
 	s.EngagementAsOf = a.now
 	if delta == 0 {
 		return
@@ -50,7 +51,7 @@ func (a *applier) materializeDecay(mv *ModelVersion, s *Score, eventID string) {
 	s.Score = flows.RoundPoints(s.Profile + s.Engagement)
 	a.fx.Ledger = append(a.fx.Ledger, LedgerEntry{
 		Model: m.ID, Points: delta, Kind: "decay",
-		Reason:       fmt.Sprintf("half-life decay (%s) since %s", m.Decay.HalfLife.Duration, s.EngagementAsOf.UTC().Format(time.RFC3339)),
+		Reason:       fmt.Sprintf("half-life decay (%s) since %s", m.Decay.HalfLife.Duration, since.UTC().Format(time.RFC3339)),
 		ModelVersion: mv.Version, EventID: eventID, At: a.now,
 	})
 }
@@ -191,7 +192,7 @@ func (a *applier) rescoreProfile(eventID string) {
 			s.Profile = flows.RoundPoints(s.Profile + delta)
 			s.Score = flows.RoundPoints(s.Profile + s.Engagement)
 			reason := fmt.Sprintf("profile rule %s now matches", id)
-			if delta < 0 {
+			if !wanted {
 				reason = fmt.Sprintf("profile rule %s no longer matches", id)
 			}
 			a.fx.Ledger = append(a.fx.Ledger, LedgerEntry{

@@ -114,3 +114,14 @@ var requiredFieldHints = map[string]string{
 	"segment":    `name the segment, e.g. "segment": "hot-leads"`,
 	"score":      `give the threshold score, e.g. "score": 50`,
 }
+
+// StepTypes returns every step type of the language, in documentation order.
+func StepTypes() []string { return append([]string(nil), stepTypes...) }
+
+// TriggerTypes returns every trigger type of the language, in documentation
+// order.
+func TriggerTypes() []string { return append([]string(nil), triggerTypes...) }
+
+// ConditionForms returns every form a condition takes (the key that says
+// which one it is: all, any, not, field, tag, segment, score, band, events).
+func ConditionForms() []string { return append([]string(nil), conditionForms...) }
