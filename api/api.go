@@ -243,6 +243,7 @@ func (s *server) routes() []route {
 		{"POST", "/v1/deliveries/{id}/retry", admin, s.retryDelivery},
 
 		{"POST", "/v1/definitions", admin, s.postDefinitions},
+		{"POST", "/v1/definitions/preview", admin, s.previewDefinitions},
 		{"GET", "/v1/definitions", admin, s.listDefinitions},
 		{"GET", "/v1/definitions/{id}", admin, s.getDefinition},
 		{"POST", "/v1/definitions/{id}/pause", admin, s.setDefinitionStatus("paused")},
