@@ -142,7 +142,7 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("contact_id")
 	v, err := s.cfg.Store.ContactView(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
+		s.contactNotFound(w, r, id)
 		return
 	}
 	if err != nil {
@@ -398,7 +398,7 @@ func (s *server) existingContact(w http.ResponseWriter, r *http.Request) (string
 		return "", false
 	}
 	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
+		s.contactNotFound(w, r, id)
 		return "", false
 	}
 	return id, true

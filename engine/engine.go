@@ -74,6 +74,9 @@ const (
 func (e *Engine) ApplyPartition(ctx context.Context, partition int, now time.Time, limit int) (BatchResult, error) {
 	res := BatchResult{Partition: partition}
 	start := time.Now()
+	if err := e.mergeQueued(ctx, partition, now); err != nil {
+		return res, err
+	}
 	var rep applyReport
 	err := e.Store.InTx(ctx, func(tx pgx.Tx) error {
 		return protect(func() error {
