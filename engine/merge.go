@@ -47,7 +47,7 @@ func (e *Engine) Merge(ctx context.Context, from, into, reason string, now time.
 	err := e.Store.InTx(ctx, func(tx pgx.Tx) error {
 		return protect(func() error {
 			res = MergeResult{From: from, Into: into}
-			survivor, already, fromExists, _, err := store.MergeParties(ctx, tx, from, into)
+			survivor, already, fromExists, err := store.MergeParties(ctx, tx, from, into)
 			if err != nil {
 				return err
 			}

@@ -102,13 +102,13 @@ func FinishMergeRequest(ctx context.Context, tx pgx.Tx, r MergeRequest, outcome 
 // contacts (so that no batch applies one of them meanwhile: batches lock
 // events before contacts, and so does this), then both contact rows in id
 // order. It resolves into when it was itself merged, and says whether from
-// was already merged (mergedTo) and which of the two exist.
-func MergeParties(ctx context.Context, tx pgx.Tx, from, into string) (survivor, mergedTo string, fromExists, intoExists bool, err error) {
+// was already merged (mergedTo) and whether it has a contact row.
+func MergeParties(ctx context.Context, tx pgx.Tx, from, into string) (survivor, mergedTo string, fromExists bool, err error) {
 	survivor = into
 	for range 10 {
 		m, err := resolveMerged(ctx, tx, []string{survivor, from})
 		if err != nil {
-			return "", "", false, false, err
+			return "", "", false, err
 		}
 		mergedTo = m[from]
 		next, ok := m[survivor]
@@ -118,26 +118,25 @@ func MergeParties(ctx context.Context, tx pgx.Tx, from, into string) (survivor, 
 		survivor = next
 	}
 	if mergedTo != "" || survivor == from {
-		return survivor, mergedTo, false, false, nil
+		return survivor, mergedTo, false, nil
 	}
 	if _, err := tx.Exec(ctx, `SELECT 1 FROM events WHERE contact_id = ANY($1) ORDER BY seq FOR UPDATE`, []string{from, survivor}); err != nil {
-		return "", "", false, false, fmt.Errorf("error locking the events of %q and %q: %w", from, survivor, err)
+		return "", "", false, fmt.Errorf("error locking the events of %q and %q: %w", from, survivor, err)
 	}
 	ids := []string{from, survivor}
 	sort.Strings(ids)
 	rows, err := tx.Query(ctx, `SELECT id FROM contacts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids)
 	if err != nil {
-		return "", "", false, false, fmt.Errorf("error locking contacts %q and %q: %w", from, survivor, err)
+		return "", "", false, fmt.Errorf("error locking contacts %q and %q: %w", from, survivor, err)
 	}
 	existing, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return "", "", false, false, err
+		return "", "", false, err
 	}
 	for _, id := range existing {
 		fromExists = fromExists || id == from
-		intoExists = intoExists || id == survivor
 	}
-	return survivor, "", fromExists, intoExists, nil
+	return survivor, "", fromExists, nil
 }
 
 // MergeHistory reads the applied events of some contacts in the order they
