@@ -81,8 +81,8 @@ func contactJSON(v store.ContactView) contactResponse {
 		out.Scores[s.Model] = scoreJSON{Score: s.Score, Band: s.Band, Profile: s.Profile, Engagement: s.Engagement}
 	}
 	for _, r := range v.Runs {
-		out.FlowRuns = append(out.FlowRuns, runJSON{ID: r.ID, FlowID: r.FlowID, FlowVersion: r.FlowVersion, Status: r.Status,
-			StepID: r.StepID, WaitKind: r.WaitKind, WaitEvent: r.WaitEvent, WaitUntil: r.WaitUntil, StartedAt: r.StartedAt})
+		out.FlowRuns = append(out.FlowRuns, runJSON{ID: r.ID, FlowID: r.FlowID, FlowVersion: r.FlowVersion, Status: string(r.Status),
+			StepID: r.StepID, WaitKind: string(r.WaitKind), WaitEvent: r.WaitEvent, WaitUntil: r.WaitUntil, StartedAt: r.StartedAt})
 	}
 	return out
 }

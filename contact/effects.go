@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/flows"
 )
 
@@ -23,7 +24,7 @@ type Effects struct {
 	// finished without waiting; it is then in RunsFinished too).
 	RunsStarted []RunStarted
 	// RunWaits: the next wait of the resumed run (Resume input).
-	RunWaits []Wait
+	RunWaits []contract.Wait
 	// RunsSignalled: waiting runs whose awaited event arrived.
 	RunsSignalled []RunSignalled
 	// RunsFinished: runs that completed or exited, as they ended (they are
@@ -92,20 +93,10 @@ type Webhook struct {
 	CreatedAt time.Time
 }
 
-// Wait is a durable wait a flow run is in: a timer until Until, or an event
-// of type Event before Until.
-type Wait struct {
-	RunID   string
-	WaitSeq int
-	Kind    string // WaitTimer or WaitEvent
-	Event   string
-	Until   time.Time
-}
-
 // RunStarted is a run started by the application.
 type RunStarted struct {
 	RunID string
-	Wait  *Wait
+	Wait  *contract.Wait
 }
 
 // RunSignalled tells a waiting run that its event arrived.

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadflow/leadflow/contact"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/definitions"
 	"github.com/leadflow/leadflow/flows"
 )
@@ -94,7 +95,7 @@ func TestGoldenCoversEveryKind(t *testing.T) {
 			}
 		}
 		for _, o := range c.outcomes {
-			seen["outcome:"+o] = true
+			seen["outcome:"+string(o)] = true
 		}
 	}
 	var want []string
@@ -109,7 +110,7 @@ func TestGoldenCoversEveryKind(t *testing.T) {
 	}
 	want = append(want, "entry:"+flows.EntryOnce, "entry:"+flows.EntryEveryTime, "entry:"+flows.EntryOncePer,
 		"wait_until:time_of_day", "wait_until:field",
-		"outcome:"+contact.OutcomeElapsed, "outcome:"+contact.OutcomeTimeout, "outcome:"+contact.OutcomeEvent)
+		"outcome:"+string(contract.OutcomeElapsed), "outcome:"+string(contract.OutcomeTimeout), "outcome:"+string(contract.OutcomeEvent))
 	var missing []string
 	for _, w := range want {
 		if !seen[w] {
@@ -179,17 +180,17 @@ type event struct {
 }
 
 type resume struct {
-	Run     string `json:"run"`
-	WaitSeq int    `json:"wait_seq"`
-	Outcome string `json:"outcome"`
-	EventID string `json:"event_id"`
+	Run     string           `json:"run"`
+	WaitSeq int              `json:"wait_seq"`
+	Outcome contract.Outcome `json:"outcome"`
+	EventID string           `json:"event_id"`
 }
 
 type goldenCase struct {
 	dir      string
 	docs     []flows.Document
 	script   script
-	outcomes []string
+	outcomes []contract.Outcome
 }
 
 func loadCase(t *testing.T, dir string) *goldenCase {
@@ -299,20 +300,20 @@ type scoreOut struct {
 }
 
 type runOut struct {
-	ID             string     `json:"id"`
-	Flow           string     `json:"flow"`
-	Version        int        `json:"version"`
-	Status         string     `json:"status"`
-	Step           string     `json:"step"`
-	WaitSeq        int        `json:"wait_seq,omitempty"`
-	SignalledSeq   int        `json:"signalled_seq,omitempty"`
-	WaitKind       string     `json:"wait_kind,omitempty"`
-	WaitEvent      string     `json:"wait_event,omitempty"`
-	WaitUntil      *time.Time `json:"wait_until,omitempty"`
-	TriggerEventID string     `json:"trigger_event"`
-	StepsExecuted  int        `json:"steps_executed"`
-	StartedAt      time.Time  `json:"started_at"`
-	FinishedAt     *time.Time `json:"finished_at,omitempty"`
+	ID             string             `json:"id"`
+	Flow           string             `json:"flow"`
+	Version        int                `json:"version"`
+	Status         contract.RunStatus `json:"status"`
+	Step           string             `json:"step"`
+	WaitSeq        int                `json:"wait_seq,omitempty"`
+	SignalledSeq   int                `json:"signalled_seq,omitempty"`
+	WaitKind       contract.WaitKind  `json:"wait_kind,omitempty"`
+	WaitEvent      string             `json:"wait_event,omitempty"`
+	WaitUntil      *time.Time         `json:"wait_until,omitempty"`
+	TriggerEventID string             `json:"trigger_event"`
+	StepsExecuted  int                `json:"steps_executed"`
+	StartedAt      time.Time          `json:"started_at"`
+	FinishedAt     *time.Time         `json:"finished_at,omitempty"`
 }
 
 func toRunOut(r contact.Run) runOut {
@@ -420,9 +421,9 @@ func (w *world) advance(until time.Time, inclusive bool) {
 			continue
 		}
 		r := w.st.Runs[what]
-		outcome := contact.OutcomeElapsed
-		if r.WaitKind == contact.WaitEvent {
-			outcome = contact.OutcomeTimeout
+		outcome := contract.OutcomeElapsed
+		if r.WaitKind == contract.WaitEvent {
+			outcome = contract.OutcomeTimeout
 		}
 		w.c.outcomes = append(w.c.outcomes, outcome)
 		w.apply(at, contact.Resume{RunID: r.ID, WaitSeq: r.WaitSeq, Outcome: outcome}, fmt.Sprintf("run %s timer (%s)", r.ID, outcome))
@@ -439,7 +440,7 @@ func (w *world) nextTimer() (time.Time, string) {
 	}
 	for _, id := range sortedKeys(w.st.Runs) {
 		r := w.st.Runs[id]
-		if r.Status != contact.RunWaiting || r.WaitUntil == nil {
+		if r.Status != contract.RunWaiting || r.WaitUntil == nil {
 			continue
 		}
 		if what == "" || r.WaitUntil.Before(at) {
@@ -458,8 +459,8 @@ func (w *world) apply(at time.Time, in contact.Input, label string) {
 	w.record(at, label, fx)
 	// A signalled run's workflow resumes it at once.
 	for _, s := range fx.RunsSignalled {
-		w.c.outcomes = append(w.c.outcomes, contact.OutcomeEvent)
-		w.apply(at, contact.Resume{RunID: s.RunID, WaitSeq: s.WaitSeq, Outcome: contact.OutcomeEvent, EventID: s.EventID},
+		w.c.outcomes = append(w.c.outcomes, contract.OutcomeEvent)
+		w.apply(at, contact.Resume{RunID: s.RunID, WaitSeq: s.WaitSeq, Outcome: contract.OutcomeEvent, EventID: s.EventID},
 			fmt.Sprintf("run %s signalled by %s", s.RunID, s.EventID))
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/leadflow/leadflow/contact"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
 )
@@ -38,18 +39,6 @@ type Engine struct {
 // New returns an engine over s.
 func New(s *store.Store, crmWebhookURL string, log zerolog.Logger) *Engine {
 	return &Engine{Store: s, CRMWebhookURL: crmWebhookURL, Log: log}
-}
-
-// BatchResult is what one ApplyPartition transaction did.
-type BatchResult struct {
-	Partition int `json:"partition"`
-	// Events is how many pending events the batch took: applied plus
-	// quarantined (Failed).
-	Events  int        `json:"events"`
-	Failed  int        `json:"failed"`
-	Due     int        `json:"due"`
-	More    bool       `json:"more"`
-	NextDue *time.Time `json:"next_due,omitempty"`
 }
 
 // Backoff of a contact whose time-driven changes fail: the first retry
@@ -71,8 +60,8 @@ const (
 // counted), the rest commit. A contact whose due changes fail has them
 // retried later with a backoff. Transient errors are returned, for the
 // caller to retry the batch.
-func (e *Engine) ApplyPartition(ctx context.Context, partition int, now time.Time, limit int) (BatchResult, error) {
-	res := BatchResult{Partition: partition}
+func (e *Engine) ApplyPartition(ctx context.Context, partition int, now time.Time, limit int) (contract.BatchResult, error) {
+	res := contract.BatchResult{Partition: partition}
 	start := time.Now()
 	var rep applyReport
 	err := e.Store.InTx(ctx, func(tx pgx.Tx) error {
@@ -164,7 +153,7 @@ func (r *applyReport) appliedUnits(units []unit) {
 // loadBatch reads the catalog, the due contacts and the pending events of a
 // partition inside tx. Events that cannot be decoded are quarantined at
 // once. It returns nil when there is nothing to do.
-func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now time.Time, limit int, res *BatchResult, rep *applyReport) (*batch, error) {
+func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now time.Time, limit int, res *contract.BatchResult, rep *applyReport) (*batch, error) {
 	cat, err := e.cache.load(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -396,36 +385,13 @@ func (e *Engine) report(partition int, rep *applyReport) {
 	}
 }
 
-// Wait is a durable wait a flow run is in: a timer until Until, or an event
-// of type Event before Until.
-type Wait struct {
-	RunID   string    `json:"run_id"`
-	WaitSeq int       `json:"wait_seq"`
-	Kind    string    `json:"kind"` // "timer" or "event"
-	Event   string    `json:"event,omitempty"`
-	Until   time.Time `json:"until"`
-}
-
-// Resume outcomes.
-const (
-	OutcomeElapsed = contact.OutcomeElapsed // a wait or wait_until timer fired
-	OutcomeTimeout = contact.OutcomeTimeout // wait_for_event timed out
-	OutcomeEvent   = contact.OutcomeEvent   // the awaited event arrived
-)
-
-// RunSignal tells a waiting run that its event arrived.
-type RunSignal struct {
-	WaitSeq int    `json:"wait_seq"`
-	EventID string `json:"event_id"`
-}
-
 // ResumeRun continues a waiting run after its wait ended (the timer fired,
 // or the awaited event arrived). waitSeq must match the run's current wait;
 // a stale or repeated wake-up changes nothing. It returns the run's next wait,
 // or nil when the run finished. An error that is not Transient will fail
 // again: the caller fails the run (FailRun) rather than retrying.
-func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outcome, eventID string, now time.Time) (*Wait, error) {
-	var next *Wait
+func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outcome contract.Outcome, eventID string, now time.Time) (*contract.Wait, error) {
+	var next *contract.Wait
 	err := e.Store.InTx(ctx, func(tx pgx.Tx) error {
 		return protect(func() error {
 			next = nil
@@ -442,7 +408,7 @@ func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outco
 				return err
 			}
 			l := loadStates(rows)[run.ContactID]
-			if r := l.st.Runs[runID]; r == nil || r.Status != contact.RunWaiting || r.WaitSeq != waitSeq {
+			if r := l.st.Runs[runID]; r == nil || r.Status != contract.RunWaiting || r.WaitSeq != waitSeq {
 				return nil // finished or moved on (reloaded under the contact lock): a stale wake-up
 			}
 			cat, err = e.cache.withPinned(ctx, tx, cat, l.st)
@@ -455,8 +421,8 @@ func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outco
 			}
 			for _, w := range fx.RunWaits {
 				if w.RunID == runID {
-					next = new(Wait)
-					*next = toWait(w)
+					w := w
+					next = &w
 				}
 			}
 			ch := store.NewChanges(now)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leadflow/leadflow/contact"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/store"
 )
 
@@ -90,12 +91,12 @@ func (e *Engine) recordEffects(ch *store.Changes, l *loaded, fx *contact.Effects
 	}
 	for _, r := range fx.RunsStarted {
 		if r.Wait != nil {
-			ch.Outbox = append(ch.Outbox, store.OutboxRow{Partition: part, Kind: "start_run", WorkflowID: RunWorkflowID(r.RunID), Payload: toWait(*r.Wait)})
+			ch.Outbox = append(ch.Outbox, store.OutboxRow{Partition: part, Kind: contract.OutboxStartRun, WorkflowID: contract.RunWorkflowID(r.RunID), Payload: r.Wait})
 		}
 	}
 	for _, s := range fx.RunsSignalled {
-		ch.Outbox = append(ch.Outbox, store.OutboxRow{Partition: part, Kind: "signal_run", WorkflowID: RunWorkflowID(s.RunID),
-			Payload: RunSignal{WaitSeq: s.WaitSeq, EventID: s.EventID}})
+		ch.Outbox = append(ch.Outbox, store.OutboxRow{Partition: part, Kind: contract.OutboxSignalRun, WorkflowID: contract.RunWorkflowID(s.RunID),
+			Payload: contract.RunSignal{WaitSeq: s.WaitSeq, EventID: s.EventID}})
 	}
 	for _, r := range fx.RunsFinished {
 		ch.Runs[r.ID] = runRow(id, &r)
@@ -198,10 +199,6 @@ func runRow(contactID string, r *contact.Run) *store.RunRow {
 		StepID: r.StepID, WaitSeq: r.WaitSeq, SignalledSeq: r.SignalledSeq, WaitKind: r.WaitKind, WaitEvent: r.WaitEvent,
 		WaitUntil: r.WaitUntil, TriggerEventID: r.TriggerEventID, StepsExecuted: r.StepsExecuted, StartedAt: r.StartedAt,
 		UpdatedAt: r.UpdatedAt, FinishedAt: r.FinishedAt}
-}
-
-func toWait(w contact.Wait) Wait {
-	return Wait{RunID: w.RunID, WaitSeq: w.WaitSeq, Kind: w.Kind, Event: w.Event, Until: w.Until}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -3,6 +3,8 @@ package store
 import (
 	"sort"
 	"time"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 // LedgerRow is one entry of the score ledger.
@@ -61,7 +63,7 @@ type WebhookRow struct {
 // OutboxRow is work for Temporal decided in a transaction.
 type OutboxRow struct {
 	Partition  int
-	Kind       string // start_run, signal_run
+	Kind       contract.OutboxKind
 	WorkflowID string
 	Payload    any
 }
