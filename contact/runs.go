@@ -147,6 +147,9 @@ func (a *applier) triggerFlows(ev flows.Event) error {
 		if !flows.MatchTrigger(&fv.Flow.Trigger, ev) {
 			continue
 		}
+		if fv.Flow.Trigger.Type == flows.TriggerDateField && ev.Properties["flow"] != fv.Flow.ID {
+			continue // each date_field flow fires on its own date (applyDue)
+		}
 		if err := a.enter(fv, ev.ID); err != nil {
 			return err
 		}

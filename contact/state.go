@@ -63,6 +63,8 @@ type Score struct {
 	// EngagementAsOf: the time Engagement is decayed to.
 	EngagementAsOf time.Time
 	Band           string
+	// BandColor is the colour of Band.
+	BandColor string
 	// ProfileRules: the points each matching profile rule holds.
 	ProfileRules map[string]float64
 }

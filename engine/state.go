@@ -34,7 +34,7 @@ func toCore(s *store.ContactState) *contact.State {
 	}
 	for m, r := range s.Scores {
 		st.Scores[m] = &contact.Score{Model: r.Model, Score: r.Score, Profile: r.Profile, Engagement: r.Engagement,
-			EngagementAsOf: r.EngagementAsOf, Band: r.Band, ProfileRules: r.ProfileRules}
+			EngagementAsOf: r.EngagementAsOf, Band: r.Band, BandColor: r.BandColor, ProfileRules: r.ProfileRules}
 	}
 	for _, r := range s.Thresholds {
 		st.Thresholds[contact.ThresholdRef{Model: r.Model, ThresholdID: r.ThresholdID}] = &contact.Threshold{Armed: r.Armed, Crossings: r.Crossings}
@@ -128,7 +128,7 @@ func recordState(ch *store.Changes, l *loaded) {
 			continue
 		}
 		row.Scores[m] = &store.ScoreRow{Model: m, Score: s.Score, Profile: s.Profile, Engagement: s.Engagement,
-			EngagementAsOf: s.EngagementAsOf, Band: s.Band, ProfileRules: s.ProfileRules}
+			EngagementAsOf: s.EngagementAsOf, Band: s.Band, BandColor: s.BandColor, ProfileRules: s.ProfileRules}
 		ch.TouchScore(row, m)
 		touched = true
 	}
@@ -171,7 +171,7 @@ func recordState(ch *store.Changes, l *loaded) {
 
 func sameScore(a, b *contact.Score) bool {
 	return a.Model == b.Model && a.Score == b.Score && a.Profile == b.Profile && a.Engagement == b.Engagement &&
-		a.EngagementAsOf.Equal(b.EngagementAsOf) && a.Band == b.Band && maps.Equal(a.ProfileRules, b.ProfileRules)
+		a.EngagementAsOf.Equal(b.EngagementAsOf) && a.Band == b.Band && a.BandColor == b.BandColor && maps.Equal(a.ProfileRules, b.ProfileRules)
 }
 
 func sameContact(a, b contact.Contact) bool {

@@ -232,3 +232,31 @@ func TestNextDecayCrossing(t *testing.T) {
 	_, ok = NextDecayCrossing(nil, 10, 60, asOf)
 	require.False(t, ok)
 }
+
+// Negative engagement decays up towards the profile part: the crossing is
+// when the total first reaches the lowest mark above it; extra marks (the
+// scores flows and segments compare with) are crossed like bands.
+func TestNextDecayCrossingUpAndExtraMarks(t *testing.T) {
+	t.Parallel()
+	asOf := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	m := &ScoreModel{Decay: &Decay{HalfLife: Duration{Day}},
+		Bands: []Band{{Name: "cold", Min: -1000}, {Name: "warm", Min: 10}}}
+	// -40 rises to -20.00 (rounded) after 86,369 s; warm (10) is never
+	// reached with no profile points.
+	at, ok := NextDecayCrossing(m, 0, -40, asOf, -20)
+	require.True(t, ok)
+	require.Equal(t, asOf.Add(86369*time.Second), at)
+	_, ok = NextDecayCrossing(m, 0, -40, asOf)
+	require.False(t, ok, "no mark between -40 and 0")
+	// 5 + 40 falls to 35.00 (so "gt 35" turns false: mark 35.01) after
+	// 35,839 s.
+	at, ok = NextDecayCrossing(m, 5, 40, asOf, 35.01)
+	require.True(t, ok)
+	require.Equal(t, asOf.Add(35839*time.Second), at)
+	// From a later time the nearest mark is the one below the total then.
+	from := asOf.Add(40000 * time.Second)
+	at, ok = NextDecayCrossingAfter(m, 5, 40, asOf, from, 35.01)
+	require.True(t, ok)
+	require.True(t, at.After(from))
+	require.Less(t, RoundPoints(5+DecayedEngagement(m.Decay, 40, asOf, at)), 10.0)
+}
