@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -259,4 +260,27 @@ func TestNextDecayCrossingUpAndExtraMarks(t *testing.T) {
 	require.True(t, ok)
 	require.True(t, at.After(from))
 	require.Less(t, RoundPoints(5+DecayedEngagement(m.Decay, 40, asOf, at)), 10.0)
+}
+
+// A profile rule that depends on its own model's score through another
+// model or a segment is refused: the score could never settle.
+func TestProfileLoopRefused(t *testing.T) {
+	t.Parallel()
+	docs, errs := Decode("loop.json", []byte(`[
+{"kind": "score_model", "id": "a", "name": "A", "profile": [{"id": "b-high", "when": {"score": {"model": "b", "op": "gte", "value": 10}}, "points": 5}]},
+{"kind": "segment", "id": "a-fans", "name": "A fans", "rule": {"score": {"model": "a", "op": "gte", "value": 5}}},
+{"kind": "score_model", "id": "b", "name": "B", "profile": [{"id": "fan", "when": {"segment": "a-fans"}, "points": 10}]},
+{"kind": "score_model", "id": "c", "name": "C", "profile": [{"id": "b-high", "when": {"band": {"model": "b", "in": ["x"]}}, "points": 1}],
+ "bands": [{"name": "x", "min": 0, "color": "red"}]}
+]`))
+	require.Empty(t, errs)
+	verrs := Validate("loop.json", docs, nil)
+	var msgs []string
+	for _, e := range verrs {
+		if strings.Contains(e.Error(), "in a loop") {
+			msgs = append(msgs, e.Error())
+		}
+	}
+	require.Len(t, msgs, 2, "%v", verrs)
+	require.Contains(t, msgs[0], "model a → model b → segment a-fans → model a")
 }
