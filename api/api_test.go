@@ -705,6 +705,11 @@ func TestDefinitions(t *testing.T) {
 	require.EqualValues(t, 2, vs[0].(map[string]any)["version"])
 	require.NotEmpty(t, vs[0].(map[string]any)["hash"])
 	require.EqualValues(t, 25, m["body"].(map[string]any)["rule"].(map[string]any)["score"].(map[string]any)["value"])
+	// A segment's version re-evaluates existing contacts (none here: done at once).
+	re := m["reevaluation"].(map[string]any)
+	require.EqualValues(t, 2, re["version"])
+	require.EqualValues(t, 0, re["contacts"])
+	require.NotEmpty(t, re["finished_at"])
 
 	// Pause and resume.
 	r = e.do("POST", "/v1/definitions/tag-mql/pause", adminKey, nil)

@@ -9,7 +9,9 @@ import (
 
 // applyDue applies the time-driven changes of a contact that fell due:
 // decay, expiry of engagement points, window conditions of segments and
-// date_field triggers.
+// profile rules, date_field triggers and rules; and everything a newly
+// published model or segment decides (the shell makes every contact due
+// once after a publish): profile points, bands, thresholds, memberships.
 func (a *applier) applyDue() error {
 	if !a.st.Exists {
 		return nil
@@ -27,7 +29,7 @@ func (a *applier) applyDue() error {
 			a.expire(mv, s, eventID)
 		}
 	}
-	a.stateDirty = true
+	a.stateDirty, a.profileDirty = true, true
 	for _, fv := range a.cat.Flows {
 		t := &fv.Flow.Trigger
 		if t.Type != flows.TriggerDateField {

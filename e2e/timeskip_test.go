@@ -47,7 +47,7 @@ func TestSixtyDayWaitWithTimeSkipping(t *testing.T) {
 			var w contract.Wait
 			require.NoError(t, s.Pool.QueryRow(ctx, `UPDATE outbox SET dispatched_at = now()
 				WHERE kind = 'start_run' AND workflow_id = 'run/dead-end-no-opens:eve:1' RETURNING payload`).Scan(&w))
-			require.Equal(t, "event", w.Kind)
+			require.Equal(t, contract.WaitEvent, w.Kind)
 			require.Equal(t, t0.Add(60*24*time.Hour), w.Until.UTC())
 
 			var suite testsuite.WorkflowTestSuite

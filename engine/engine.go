@@ -41,6 +41,10 @@ func New(s *store.Store, crmWebhookURL string, log zerolog.Logger) *Engine {
 	return &Engine{Store: s, CRMWebhookURL: crmWebhookURL, Log: log}
 }
 
+// reevaluationShare: a batch re-evaluates at most 1/reevaluationShare of
+// its limit in existing contacts, so that a publish never holds up events.
+const reevaluationShare = 4
+
 // Backoff of a contact whose time-driven changes fail: the first retry
 // after dueRetryBackoff, doubling up to dueRetryMaxBackoff.
 const (
@@ -158,6 +162,13 @@ func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now ti
 	if err != nil {
 		return nil, err
 	}
+	// A newly published model or segment re-evaluates the partition's
+	// existing contacts a slice per batch: they fall due now, and this
+	// batch applies their due changes with the rest.
+	_, walking, err := store.MarkReevaluationDue(ctx, tx, partition, now, max(1, limit/reevaluationShare))
+	if err != nil {
+		return nil, err
+	}
 	due, err := store.DueContacts(ctx, tx, partition, now, limit)
 	if err != nil {
 		return nil, err
@@ -176,7 +187,7 @@ func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now ti
 	}
 	rep.now = now
 	res.Events, res.Due = len(events), len(due)
-	res.More = len(events) == limit || len(due) == limit
+	res.More = len(events) == limit || len(due) == limit || walking
 	b := &batch{cat: cat, now: now}
 	index := map[string]int{}
 	unitOf := func(id string) *unit {
