@@ -17,37 +17,68 @@ const maxDerivedEvents = 500
 
 // Apply applies one input to a contact at now: st becomes the contact's
 // state after it (Clone it first to keep the one before), and the effects
-// it caused are returned. The catalog must hold the flow versions the
-// contact's runs are on (Catalog.MissingFlows). An error means the input
-// cannot be applied to this state (a run on a flow version the catalog
-// lacks, a step that does not exist); st may then be partly changed and
-// must be dropped.
+// it caused are returned, with the contact's next due time. The catalog
+// must hold the flow versions the contact's runs are on
+// (Catalog.MissingFlows). An error means the input cannot be applied to
+// this state (a run on a flow version the catalog lacks, a step that does
+// not exist); st may then be partly changed and must be dropped.
 func Apply(st *State, cat *Catalog, in Input, now time.Time) (*Effects, error) {
-	a := newApplier(st, cat, now)
-	var err error
-	switch in := in.(type) {
-	case Event:
-		err = a.applyEvent(in)
-	case *Event:
-		err = a.applyEvent(*in)
-	case Due:
-		a.due = true
-		err = a.applyDue()
-	case Resume:
-		var applied bool
-		applied, err = a.applyResume(in)
-		if err == nil && !applied {
-			return a.fx, nil // stale: nothing happens
-		}
-	default:
-		return nil, fmt.Errorf("unknown input %T", in)
-	}
-	if err != nil {
-		return nil, err
-	}
-	a.scheduleNextDue()
-	return a.fx, nil
+	return ApplyAll(st, cat, []Input{in}, now)
 }
+
+// ApplyAll applies several inputs to a contact at now, one after the
+// other exactly as Apply would, and works out the next due time once, at
+// the end (it costs as much as the rest together): what a shell applying a
+// batch of one contact's inputs at one time wants. The effects of all
+// inputs come back together, in order. An error is an *InputError naming
+// the input that failed.
+func ApplyAll(st *State, cat *Catalog, inputs []Input, now time.Time) (*Effects, error) {
+	fx := &Effects{}
+	scheduled := st.Contact.NextDueAt
+	var last *applier
+	dueApplied := false
+	for i, in := range inputs {
+		a := newApplier(st, cat, now)
+		a.fx, a.scheduled = fx, scheduled
+		var err error
+		switch in := in.(type) {
+		case Event:
+			err = a.applyEvent(in)
+		case *Event:
+			err = a.applyEvent(*in)
+		case Due:
+			a.due, dueApplied = true, true
+			err = a.applyDue()
+		case Resume:
+			var applied bool
+			applied, err = a.applyResume(in)
+			if err == nil && !applied {
+				continue // stale: nothing happens
+			}
+		default:
+			err = fmt.Errorf("unknown input %T", in)
+		}
+		if err != nil {
+			return nil, &InputError{Index: i, Input: in, Err: err}
+		}
+		last = a
+	}
+	if last != nil {
+		last.due = dueApplied
+		last.scheduleNextDue()
+	}
+	return fx, nil
+}
+
+// InputError is an input ApplyAll could not apply.
+type InputError struct {
+	Index int // in the inputs given
+	Input Input
+	Err   error
+}
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
 
 // applier applies one input to one contact.
 type applier struct {

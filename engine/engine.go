@@ -15,7 +15,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -220,16 +219,13 @@ func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now ti
 }
 
 // applyUnits applies the due changes and events of some units of a batch
-// and writes them inside tx: load, contact.Apply, write.
+// and writes them inside tx: load, contact.ApplyAll per contact (its due
+// changes, then its events in arrival order), write what changed.
 func (e *Engine) applyUnits(ctx context.Context, tx pgx.Tx, b *batch, units []unit) error {
 	ids := make([]string, 0, len(units))
-	var events []store.EventRow
 	for _, u := range units {
 		ids = append(ids, u.contactID)
-		events = append(events, u.events...)
 	}
-	// Arrival order across contacts (a contact's own events already are).
-	sort.SliceStable(events, func(i, j int) bool { return events[i].Seq < events[j].Seq })
 	rows, err := store.LoadStatesWith(ctx, tx, ids, stateQuery(b.cat, b.now))
 	if err != nil {
 		return err
@@ -241,27 +237,29 @@ func (e *Engine) applyUnits(ctx context.Context, tx pgx.Tx, b *batch, units []un
 	}
 	ch := store.NewChanges(b.now)
 	for _, u := range units {
-		if !u.due {
-			continue
-		}
 		l := states[u.contactID]
-		fx, err := contact.Apply(l.st, cat, contact.Due{}, b.now)
+		inputs := make([]contact.Input, 0, len(u.events)+1)
+		if u.due {
+			inputs = append(inputs, contact.Due{})
+		}
+		for _, ev := range u.events {
+			inputs = append(inputs, coreEvent(ev))
+		}
+		fx, err := contact.ApplyAll(l.st, cat, inputs, b.now)
 		if err != nil {
+			var ie *contact.InputError
+			if errors.As(err, &ie) {
+				if ev, ok := ie.Input.(contact.Event); ok {
+					return fmt.Errorf("error applying event %q: %w", ev.ID, ie.Err)
+				}
+			}
 			return fmt.Errorf("error applying due changes of contact %q: %w", u.contactID, err)
 		}
 		e.recordEffects(ch, l, fx)
-	}
-	for _, ev := range events {
-		l := states[ev.ContactID]
-		fx, err := contact.Apply(l.st, cat, coreEvent(ev), b.now)
-		if err != nil {
-			return fmt.Errorf("error applying event %q: %w", ev.ID, err)
+		for _, ev := range u.events {
+			ch.AppliedEvents = append(ch.AppliedEvents, ev.Seq)
 		}
-		e.recordEffects(ch, l, fx)
-		ch.AppliedEvents = append(ch.AppliedEvents, ev.Seq)
-	}
-	for _, id := range ids {
-		recordState(ch, states[id])
+		recordState(ch, l)
 	}
 	return ch.Write(ctx, tx)
 }
