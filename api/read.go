@@ -38,6 +38,21 @@ type runJSON struct {
 	StartedAt   time.Time  `json:"started_at"`
 }
 
+// conversionJSON is a contact's first conversion in a model: the score and
+// band it had then; its ledger then is the model's rows with id <=
+// ledger_through (GET /v1/contacts/{id}/score-history).
+type conversionJSON struct {
+	Model         string    `json:"model"`
+	EventID       string    `json:"event_id"`
+	EventType     string    `json:"event_type"`
+	Value         *float64  `json:"value"`
+	OccurredAt    time.Time `json:"occurred_at"`
+	At            time.Time `json:"at"`
+	Score         float64   `json:"score"`
+	Band          string    `json:"band"`
+	LedgerThrough *int64    `json:"ledger_through"`
+}
+
 type contactResponse struct {
 	ContactID          string               `json:"contact_id"`
 	Email              string               `json:"email"`
@@ -50,8 +65,10 @@ type contactResponse struct {
 	Scores             map[string]scoreJSON `json:"scores"`
 	Segments           []string             `json:"segments"`
 	FlowRuns           []runJSON            `json:"flow_runs"`
-	CreatedAt          time.Time            `json:"created_at"`
-	UpdatedAt          time.Time            `json:"updated_at"`
+	// Conversions are the first conversion per score model (migration 012).
+	Conversions []conversionJSON `json:"conversions"`
+	CreatedAt   time.Time        `json:"created_at"`
+	UpdatedAt   time.Time        `json:"updated_at"`
 }
 
 func contactJSON(v store.ContactView, models scoreModels) contactResponse {
@@ -67,6 +84,7 @@ func contactJSON(v store.ContactView, models scoreModels) contactResponse {
 		Scores:             map[string]scoreJSON{},
 		Segments:           v.Segments,
 		FlowRuns:           []runJSON{},
+		Conversions:        []conversionJSON{},
 		CreatedAt:          c.CreatedAt,
 		UpdatedAt:          c.UpdatedAt,
 	}
@@ -86,6 +104,10 @@ func contactJSON(v store.ContactView, models scoreModels) contactResponse {
 	for _, s := range v.Scores {
 		band, color := models.band(s.Model, s.Score, s.Band)
 		out.Scores[s.Model] = scoreJSON{Score: s.Score, Band: band, Color: color, Profile: s.Profile, Engagement: s.Engagement}
+	}
+	for _, cv := range v.Conversions {
+		out.Conversions = append(out.Conversions, conversionJSON{Model: cv.Model, EventID: cv.EventID, EventType: cv.EventType, Value: cv.Value,
+			OccurredAt: cv.OccurredAt, At: cv.At, Score: cv.Score, Band: cv.Band, LedgerThrough: cv.LedgerThrough})
 	}
 	for _, r := range v.Runs {
 		out.FlowRuns = append(out.FlowRuns, runJSON{ID: r.ID, FlowID: r.FlowID, FlowVersion: r.FlowVersion, Status: string(r.Status),

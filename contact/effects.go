@@ -34,6 +34,9 @@ type Effects struct {
 	// Derived: the events the application raised (contact_created,
 	// field_changed, tag_added, segment_entered, score_threshold_crossed…).
 	Derived []flows.Event
+	// Conversions: the models the contact converted in (the store keeps
+	// the first per model).
+	Conversions []Conversion
 	// AccountTraits: traits of group events to merge into accounts.
 	AccountTraits []AccountTraits
 	// NextDue: when the contact next changes because time passes (also in
@@ -112,6 +115,21 @@ type SegmentChange struct {
 	Entered   bool
 	EventID   string
 	At        time.Time
+}
+
+// Conversion is the contact converting in a model: the event that did it,
+// its value, and the score and band the contact had once it was applied.
+type Conversion struct {
+	Model      string
+	EventID    string
+	EventType  string
+	Value      *float64
+	OccurredAt time.Time
+	At         time.Time
+	Score      float64
+	Band       string
+	// LedgerBefore is how many entries of Effects.Ledger came before it.
+	LedgerBefore int
 }
 
 // AccountTraits are traits to merge into an account's fields.

@@ -270,7 +270,19 @@ type expected struct {
 	Webhooks       []webhookOut         `json:"webhooks,omitempty"`
 	SegmentChanges []segmentOut         `json:"segment_changes,omitempty"`
 	AccountTraits  []accountOut         `json:"account_traits,omitempty"`
+	Conversions    []conversionOut      `json:"conversions,omitempty"`
 	Timeline       []string             `json:"timeline"`
+}
+
+type conversionOut struct {
+	At           time.Time `json:"at"`
+	Model        string    `json:"model"`
+	Event        string    `json:"event"`
+	EventType    string    `json:"event_type"`
+	Value        *float64  `json:"value,omitempty"`
+	Score        float64   `json:"score"`
+	Band         string    `json:"band,omitempty"`
+	LedgerBefore int       `json:"ledger_entries_before"`
 }
 
 type accountOut struct {
@@ -506,6 +518,12 @@ func (w *world) record(at time.Time, label string, fx *contact.Effects) {
 	}
 	for _, r := range fx.RunsFinished {
 		w.out.FinishedRuns = append(w.out.FinishedRuns, toRunOut(r))
+	}
+	for _, c := range fx.Conversions {
+		// ledger_entries_before counts the whole ledger so far, as the
+		// store's position does.
+		w.out.Conversions = append(w.out.Conversions, conversionOut{At: c.At, Model: c.Model, Event: c.EventID, EventType: c.EventType,
+			Value: c.Value, Score: c.Score, Band: c.Band, LedgerBefore: len(w.ledger) - len(fx.Ledger) + c.LedgerBefore})
 	}
 	for _, a := range fx.AccountTraits {
 		w.out.AccountTraits = append(w.out.AccountTraits, accountOut{Account: a.AccountID, Traits: a.Traits})

@@ -71,11 +71,24 @@ func loadStates(rows map[string]*store.ContactState) map[string]*loaded {
 // recordEffects adds what one application caused to the transaction's writes.
 func (e *Engine) recordEffects(ch *store.Changes, l *loaded, fx *contact.Effects) {
 	id, part := l.st.Contact.ID, l.row.Contact.Partition
-	for _, le := range fx.Ledger {
+	// Conversions go in their place among the ledger rows (Changes.Convert
+	// counts the rows before them).
+	conv := fx.Conversions
+	convertUpTo := func(i int) {
+		for len(conv) > 0 && conv[0].LedgerBefore <= i {
+			c := conv[0]
+			conv = conv[1:]
+			ch.Convert(store.ConversionRow{ContactID: id, Model: c.Model, EventID: c.EventID, EventType: c.EventType,
+				Value: c.Value, OccurredAt: c.OccurredAt, At: c.At, Score: c.Score, Band: c.Band})
+		}
+	}
+	for i, le := range fx.Ledger {
+		convertUpTo(i)
 		ch.Ledger = append(ch.Ledger, store.LedgerRow{ContactID: id, Model: le.Model, Points: le.Points, Kind: le.Kind, Reason: le.Reason,
 			RuleID: le.RuleID, ModelVersion: le.ModelVersion, FlowID: le.FlowID, FlowVersion: le.FlowVersion, StepID: le.StepID,
 			RunID: le.RunID, EventID: le.EventID, At: le.At, ExpiresAt: le.ExpiresAt, IdemKey: le.IdemKey})
 	}
+	convertUpTo(len(fx.Ledger))
 	ch.ExpiredLedger = append(ch.ExpiredLedger, fx.Expired...)
 	for _, s := range fx.Segments {
 		ch.Segments = append(ch.Segments, store.SegmentChange{ContactID: id, SegmentID: s.SegmentID, Entered: s.Entered, EventID: s.EventID, At: s.At})

@@ -81,6 +81,7 @@ type SegmentChange struct {
 type Changes struct {
 	Contacts       map[string]*ContactState // contacts whose row, scores, thresholds or entries changed
 	Ledger         []LedgerRow
+	Conversions    []ConversionRow // written after Ledger (see Convert)
 	ExpiredLedger  []int64
 	Segments       []SegmentChange
 	Runs           map[string]*RunRow

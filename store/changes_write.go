@@ -24,6 +24,7 @@ func (c *Changes) Write(ctx context.Context, tx pgx.Tx) error {
 	c.queueSegments(b)
 	c.queueRuns(b)
 	c.queueLedger(b)
+	c.queueConversions(b)
 	if len(c.ExpiredLedger) > 0 {
 		b.Queue(`UPDATE score_ledger SET expired = true WHERE id = ANY($1)`, c.ExpiredLedger)
 	}

@@ -44,6 +44,8 @@ type ContactView struct {
 	Segments []string    // sorted
 	Runs     []RunRow    // running or waiting, oldest first
 	ReadAt   time.Time   // when the scores were read (microseconds)
+	// Conversions are the contact's first conversions, one per model.
+	Conversions []ConversionRow
 }
 
 // ScoreView is a contact's score in one model as read at a time: the
@@ -119,6 +121,11 @@ func (s *Store) ContactView(ctx context.Context, id string, clock ScoreClock) (C
 			v.Runs = append(v.Runs, *r)
 		}
 		return rows.Err()
+	})
+	b.Queue(`SELECT `+conversionColumns+` FROM conversions WHERE contact_id = $1 ORDER BY model`, id).Query(func(rows pgx.Rows) error {
+		cvs, err := pgx.CollectRows(rows, scanConversion)
+		v.Conversions = cvs
+		return err
 	})
 	if err := s.Pool.SendBatch(ctx, b).Close(); err != nil {
 		return v, fmt.Errorf("error loading contact %q: %w", id, err)
