@@ -8,6 +8,7 @@ import (
 
 	"github.com/leadflow/leadflow/flows"
 	"github.com/leadflow/leadflow/preview"
+	"github.com/leadflow/leadflow/strictjson"
 )
 
 // previewRequest is the wrapped form of a preview request; the bare form
@@ -69,7 +70,8 @@ func (s *server) previewDefinitions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if len(bytes.TrimSpace(req.Documents)) == 0 || kind(req.Documents) == "an array" && len(bytes.TrimSpace(req.Documents[1:len(req.Documents)-1])) == 0 {
+	docs := bytes.TrimSpace(req.Documents)
+	if len(docs) == 0 || docs[0] == '[' && len(bytes.TrimSpace(docs[1:len(docs)-1])) == 0 {
 		writeError(w, http.StatusUnprocessableEntity, "invalid definitions", detail{Path: prefix, Message: "no documents; send one document or an array of them"})
 		return
 	}
@@ -78,7 +80,7 @@ func (s *server) previewDefinitions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	docs, errs := flows.DecodeAndValidate(requestFile, req.Documents, known)
+	drafts, errs := flows.DecodeAndValidate(requestFile, req.Documents, known)
 	if len(errs) > 0 {
 		details := flowDetails(errs)
 		for i := range details {
@@ -87,7 +89,7 @@ func (s *server) previewDefinitions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid definitions", details...)
 		return
 	}
-	rep, err := preview.Run(r.Context(), s.cfg.Store, docs, preview.Options{Since: since, Until: now, Sample: req.Sample, Contacts: req.Contacts})
+	rep, err := preview.Run(r.Context(), s.cfg.Store, drafts, preview.Options{Since: since, Until: now, Sample: req.Sample, Contacts: req.Contacts})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -98,15 +100,8 @@ func (s *server) previewDefinitions(w http.ResponseWriter, r *http.Request) {
 // wrapped reports whether a preview body is the wrapped form: an object
 // with a "documents" member (a definition document never has one).
 func wrapped(body []byte) bool {
-	if kind(body) != "an object" {
-		return false
-	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(body, &top) != nil {
-		return false
-	}
-	_, ok := top["documents"]
-	return ok
+	n, err := strictjson.Parse(body, strictjson.Options{})
+	return err == nil && n.Kind == strictjson.Object && n.Get("documents") != nil
 }
 
 // joinPath prefixes a detail path with where the documents are.

@@ -17,36 +17,68 @@ const maxDerivedEvents = 500
 
 // Apply applies one input to a contact at now: st becomes the contact's
 // state after it (Clone it first to keep the one before), and the effects
-// it caused are returned. The catalog must hold the flow versions the
-// contact's runs are on (Catalog.MissingFlows). An error means the input
-// cannot be applied to this state (a run on a flow version the catalog
-// lacks, a step that does not exist); st may then be partly changed and
-// must be dropped.
+// it caused are returned, with the contact's next due time. The catalog
+// must hold the flow versions the contact's runs are on
+// (Catalog.MissingFlows). An error means the input cannot be applied to
+// this state (a run on a flow version the catalog lacks, a step that does
+// not exist); st may then be partly changed and must be dropped.
 func Apply(st *State, cat *Catalog, in Input, now time.Time) (*Effects, error) {
-	a := newApplier(st, cat, now)
-	var err error
-	switch in := in.(type) {
-	case Event:
-		err = a.applyEvent(in)
-	case *Event:
-		err = a.applyEvent(*in)
-	case Due:
-		err = a.applyDue()
-	case Resume:
-		var applied bool
-		applied, err = a.applyResume(in)
-		if err == nil && !applied {
-			return a.fx, nil // stale: nothing happens
-		}
-	default:
-		return nil, fmt.Errorf("unknown input %T", in)
-	}
-	if err != nil {
-		return nil, err
-	}
-	a.scheduleNextDue()
-	return a.fx, nil
+	return ApplyAll(st, cat, []Input{in}, now)
 }
+
+// ApplyAll applies several inputs to a contact at now, one after the
+// other exactly as Apply would, and works out the next due time once, at
+// the end (it costs as much as the rest together): what a shell applying a
+// batch of one contact's inputs at one time wants. The effects of all
+// inputs come back together, in order. An error is an *InputError naming
+// the input that failed.
+func ApplyAll(st *State, cat *Catalog, inputs []Input, now time.Time) (*Effects, error) {
+	fx := &Effects{}
+	scheduled := st.Contact.NextDueAt
+	var last *applier
+	dueApplied := false
+	for i, in := range inputs {
+		a := newApplier(st, cat, now)
+		a.fx, a.scheduled = fx, scheduled
+		var err error
+		switch in := in.(type) {
+		case Event:
+			err = a.applyEvent(in)
+		case *Event:
+			err = a.applyEvent(*in)
+		case Due:
+			a.due, dueApplied = true, true
+			err = a.applyDue()
+		case Resume:
+			var applied bool
+			applied, err = a.applyResume(in)
+			if err == nil && !applied {
+				continue // stale: nothing happens
+			}
+		default:
+			err = fmt.Errorf("unknown input %T", in)
+		}
+		if err != nil {
+			return nil, &InputError{Index: i, Input: in, Err: err}
+		}
+		last = a
+	}
+	if last != nil {
+		last.due = dueApplied
+		last.scheduleNextDue()
+	}
+	return fx, nil
+}
+
+// InputError is an input ApplyAll could not apply.
+type InputError struct {
+	Index int // in the inputs given
+	Input Input
+	Err   error
+}
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
 
 // applier applies one input to one contact.
 type applier struct {
@@ -64,6 +96,11 @@ type applier struct {
 	rootKey []string
 	derived int
 
+	// scheduled: the contact's due time when the application began; due:
+	// the input is the contact's due changes.
+	scheduled *time.Time
+	due       bool
+
 	queue        []queued
 	processed    int
 	profileDirty bool
@@ -73,7 +110,8 @@ type applier struct {
 }
 
 func newApplier(st *State, cat *Catalog, now time.Time) *applier {
-	a := &applier{cat: cat, st: st, now: now, fx: &Effects{}, settledScore: map[string]float64{}, waitingNow: map[string]bool{}}
+	a := &applier{cat: cat, st: st, now: now, fx: &Effects{}, settledScore: map[string]float64{}, waitingNow: map[string]bool{},
+		scheduled: st.Contact.NextDueAt}
 	for m, s := range st.Scores {
 		a.settledScore[m] = s.Score
 	}
@@ -196,6 +234,7 @@ func (a *applier) drain() error {
 		if err := a.settle(ev.ID); err != nil {
 			return err
 		}
+		a.conversion(ev, q.n)
 	}
 	return nil
 }
@@ -208,7 +247,7 @@ func (a *applier) snapshot() *flows.Contact {
 		Fields: ct.Fields, Tags: ct.Tags, Scores: map[string]float64{},
 	}
 	for m, s := range a.st.Scores {
-		c.Scores[m] = s.Score
+		c.Scores[m] = a.exactScore(s)
 	}
 	for seg := range a.st.Segments {
 		c.Segments = append(c.Segments, seg)
@@ -216,6 +255,17 @@ func (a *applier) snapshot() *flows.Contact {
 	sort.Strings(c.Segments)
 	c.Activity = a.st.Activity
 	return c
+}
+
+// exactScore is a score's exact value now: under half-life decay, its
+// engagement decayed to now (what conditions, segments and templates
+// read), whether or not the decay is materialized in the ledger yet.
+func (a *applier) exactScore(s *Score) float64 {
+	mv := a.cat.model(s.Model)
+	if mv == nil || mv.Model.Decay == nil || mv.Model.Decay.HalfLife.Duration <= 0 || !s.EngagementAsOf.Before(a.now) {
+		return s.Score
+	}
+	return flows.RoundPoints(s.Profile + flows.DecayedEngagement(mv.Model.Decay, s.Engagement, s.EngagementAsOf, a.now))
 }
 
 // setField changes a field (or a built-in: email, account_id, stage) and
@@ -288,46 +338,66 @@ func (a *applier) removeTag(tag string) {
 
 // settle evaluates the consequences of the changes so far: profile scores,
 // bands, thresholds and segment membership. What they cause is queued.
+// Profile rules that read events, segments or scores are recomputed
+// whenever the contact's state changed, until nothing changes more (three
+// passes at most).
 func (a *applier) settle(eventID string) error {
-	if a.profileDirty {
+	for pass := 0; ; pass++ {
+		all := a.profileDirty
+		dynamic := a.cat.anyDynamic && (a.stateDirty || pass > 0)
 		a.profileDirty = false
-		a.rescoreProfile(eventID)
+		if all || dynamic {
+			a.rescoreProfile(eventID, !all)
+		}
+		scoresChanged := false
+		for _, mv := range a.cat.Models {
+			m := mv.Model
+			s := a.st.Scores[m.ID]
+			if s == nil {
+				continue
+			}
+			old, had := a.settledScore[m.ID]
+			if had && old == s.Score {
+				continue
+			}
+			scoresChanged = true
+			a.settledScore[m.ID] = s.Score
+			a.stateDirty = true
+			if band, ok := flows.BandFor(m, s.Score); ok {
+				s.Band, s.BandColor = band.Name, band.Color
+			} else {
+				s.Band, s.BandColor = "", ""
+			}
+			if err := a.thresholds(mv, old, s.Score, eventID); err != nil {
+				return err
+			}
+			a.crossingEvents(m.ID, old, s.Score)
+		}
+		segmentsChanged := false
+		if a.stateDirty {
+			a.stateDirty = false
+			segmentsChanged = a.evaluateSegments(eventID)
+		}
+		if pass >= 2 || !a.cat.anyDynamic || !(scoresChanged || segmentsChanged) {
+			return nil
+		}
 	}
-	for _, mv := range a.cat.Models {
-		m := mv.Model
-		s := a.st.Scores[m.ID]
-		if s == nil {
-			continue
-		}
-		old, had := a.settledScore[m.ID]
-		if had && old == s.Score {
-			continue
-		}
-		a.settledScore[m.ID] = s.Score
-		a.stateDirty = true
-		if band, ok := flows.BandFor(m, s.Score); ok {
-			s.Band = band.Name
-		} else {
-			s.Band = ""
-		}
-		if err := a.thresholds(mv, old, s.Score, eventID); err != nil {
-			return err
-		}
-		a.crossingEvents(m.ID, old, s.Score)
-	}
-	if a.stateDirty {
-		a.stateDirty = false
-		a.evaluateSegments(eventID)
-	}
-	return nil
 }
 
 // crossingEvents raises score_threshold_crossed for every score a published
-// flow listens to on this model that the change crossed.
+// flow or engagement rule listens to on this model that the change crossed.
 func (a *applier) crossingEvents(model string, old, new float64) {
-	seen := map[float64]bool{}
+	var triggers []*flows.Trigger
 	for _, fv := range a.cat.Flows {
-		t := fv.Flow.Trigger
+		triggers = append(triggers, &fv.Flow.Trigger)
+	}
+	for _, mv := range a.cat.Models {
+		for i := range mv.Model.Engagement {
+			triggers = append(triggers, &mv.Model.Engagement[i].On)
+		}
+	}
+	seen := map[float64]bool{}
+	for _, t := range triggers {
 		if t.Type != flows.TriggerScoreThresholdCrossed || t.Model != model || t.Score == nil || seen[*t.Score] {
 			continue
 		}
@@ -347,8 +417,10 @@ func (a *applier) crossingEvents(model string, old, new float64) {
 	}
 }
 
-// evaluateSegments recomputes membership of every published segment.
-func (a *applier) evaluateSegments(eventID string) {
+// evaluateSegments recomputes membership of every published segment and
+// reports whether any changed.
+func (a *applier) evaluateSegments(eventID string) bool {
+	changedAny := false
 	for pass := 0; pass < 3; pass++ {
 		changed := false
 		snap := a.snapshot()
@@ -371,7 +443,9 @@ func (a *applier) evaluateSegments(eventID string) {
 			a.pushDerived(typ, map[string]any{"segment": seg.ID}, typ, seg.ID)
 		}
 		if !changed {
-			return
+			return changedAny
 		}
+		changedAny = true
 	}
+	return changedAny
 }

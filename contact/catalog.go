@@ -29,6 +29,23 @@ type Catalog struct {
 	// Caps are the capped rules and steps, CapWindow the longest cap period.
 	Caps      []CapRef
 	CapWindow time.Duration
+
+	// marks: per model, the scores flows, rules and conditions compare it
+	// with, besides its bands and thresholds: the decay of a score crossing
+	// one of them is timed (flows.NextDecayCrossingAfter).
+	marks map[string][]float64
+	// dynamicProfile: models whose profile rules read events, segments or
+	// scores, recomputed whenever the contact's state changes.
+	dynamicProfile map[string]bool
+	anyDynamic     bool
+	// dateRules: engagement rules on a date field, by model.
+	dateRules []ruleRef
+}
+
+// ruleRef names an engagement rule of a model.
+type ruleRef struct {
+	model *ModelVersion
+	rule  *flows.EngagementRule
 }
 
 // FlowVersion is a flow at a published version.
@@ -111,7 +128,92 @@ func NewCatalog(published []Published) *Catalog {
 	sort.SliceStable(cat.Segments, func(i, j int) bool { return cat.Segments[i].Segment.ID < cat.Segments[j].Segment.ID })
 	cat.computeActivityNeeds()
 	cat.computeCapNeeds()
+	cat.computeTimeNeeds()
 	return cat
+}
+
+// Marks returns the extra scores the decay of model's score is timed to
+// cross (besides its bands and thresholds), sorted.
+func (cat *Catalog) Marks(model string) []float64 { return cat.marks[model] }
+
+// computeTimeNeeds works out the marks decay must be timed to cross, the
+// profile rules that read more than attributes and the engagement rules on
+// date fields.
+func (cat *Catalog) computeTimeNeeds() {
+	cat.marks = map[string][]float64{}
+	cat.dynamicProfile = map[string]bool{}
+	seen := map[string]map[float64]bool{}
+	mark := func(model string, x float64) {
+		if seen[model] == nil {
+			seen[model] = map[float64]bool{}
+		}
+		if !seen[model][x] {
+			seen[model][x] = true
+			cat.marks[model] = append(cat.marks[model], x)
+		}
+	}
+	var walk func(c *flows.Condition, dynamic *bool)
+	walk = func(c *flows.Condition, dynamic *bool) {
+		if c == nil {
+			return
+		}
+		for i := range c.All {
+			walk(&c.All[i], dynamic)
+		}
+		for i := range c.Any {
+			walk(&c.Any[i], dynamic)
+		}
+		walk(c.Not, dynamic)
+		if sc := c.Score; sc != nil {
+			// Totals have 2 decimals: "gte v" and "lt v" change where the
+			// total reaches v, "gt v" and "lte v" where it reaches v+0.01,
+			// "eq" and "neq" at both.
+			switch sc.Op {
+			case flows.OpGte, flows.OpLt:
+				mark(sc.Model, sc.Value)
+			case flows.OpGt, flows.OpLte:
+				mark(sc.Model, flows.RoundPoints(sc.Value+0.01))
+			default:
+				mark(sc.Model, sc.Value)
+				mark(sc.Model, flows.RoundPoints(sc.Value+0.01))
+			}
+		}
+		if dynamic != nil && (c.Events != nil || c.Segment != "" || c.Score != nil || c.Band != nil) {
+			*dynamic = true
+		}
+	}
+	trigger := func(t *flows.Trigger) {
+		if t.Type == flows.TriggerScoreThresholdCrossed && t.Score != nil {
+			mark(t.Model, *t.Score)
+		}
+	}
+	for _, sv := range cat.Segments {
+		walk(&sv.Segment.Rule, nil)
+	}
+	for _, fv := range cat.Flows {
+		trigger(&fv.Flow.Trigger)
+		for i := range fv.Flow.Steps {
+			walk(fv.Flow.Steps[i].If, nil)
+		}
+	}
+	for _, mv := range cat.Models {
+		dynamic := false
+		for i := range mv.Model.Profile {
+			walk(&mv.Model.Profile[i].When, &dynamic)
+		}
+		cat.dynamicProfile[mv.Model.ID] = dynamic
+		cat.anyDynamic = cat.anyDynamic || dynamic
+		for i := range mv.Model.Engagement {
+			r := &mv.Model.Engagement[i]
+			trigger(&r.On)
+			if r.On.Type == flows.TriggerDateField {
+				cat.dateRules = append(cat.dateRules, ruleRef{model: mv, rule: r})
+			}
+		}
+	}
+	for m := range cat.marks {
+		sort.Float64s(cat.marks[m])
+	}
 }
 
 // FlowAt returns a flow at a version, or nil when the catalog does not

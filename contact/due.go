@@ -9,7 +9,9 @@ import (
 
 // applyDue applies the time-driven changes of a contact that fell due:
 // decay, expiry of engagement points, window conditions of segments and
-// date_field triggers.
+// profile rules, date_field triggers and rules; and everything a newly
+// published model or segment decides (the shell makes every contact due
+// once after a publish): profile points, bands, thresholds, memberships.
 func (a *applier) applyDue() error {
 	if !a.st.Exists {
 		return nil
@@ -27,7 +29,7 @@ func (a *applier) applyDue() error {
 			a.expire(mv, s, eventID)
 		}
 	}
-	a.stateDirty = true
+	a.stateDirty, a.profileDirty = true, true
 	for _, fv := range a.cat.Flows {
 		t := &fv.Flow.Trigger
 		if t.Type != flows.TriggerDateField {
@@ -43,9 +45,34 @@ func (a *applier) applyDue() error {
 		if a.now.Sub(due) > 24*time.Hour && a.st.Contact.CreatedAt.After(due) {
 			continue // the date was already past when the contact arrived
 		}
-		a.pushDerived(flows.TriggerDateField, map[string]any{"field": t.Field}, "date", t.Field, fv.Flow.ID)
+		a.pushDerived(flows.TriggerDateField, map[string]any{"field": t.Field, "flow": fv.Flow.ID}, "date", t.Field, fv.Flow.ID)
+	}
+	// An engagement rule on a date field fires once per date: at the due
+	// time that covers it (its date was in the future when the contact was
+	// last scheduled, and has come).
+	snap := a.snapshot()
+	for _, rr := range a.cat.dateRules {
+		if d, ok := a.dateRuleDue(rr, snap); ok && !d.After(a.now) {
+			a.pushDerived(flows.TriggerDateField, map[string]any{"field": rr.rule.On.Field, "model": rr.model.Model.ID, "rule": rr.rule.ID},
+				"date-rule", rr.model.Model.ID, rr.rule.ID)
+		}
 	}
 	return a.drain()
+}
+
+// dateRuleDue is when an engagement rule on a date field fires, if it has
+// not yet: its date plus offset, when that is no earlier than the time the
+// contact was scheduled at when this application began (an earlier date
+// fired then, or was already past when it was set).
+func (a *applier) dateRuleDue(rr ruleRef, snap *flows.Contact) (time.Time, bool) {
+	d, ok := flows.DateTriggerDue(&rr.rule.On, snap)
+	if !ok {
+		return time.Time{}, false
+	}
+	if !d.After(a.now) && (a.scheduled == nil || d.Before(*a.scheduled)) {
+		return time.Time{}, false
+	}
+	return d, true
 }
 
 // expire removes engagement points whose expiry has come: the state's
@@ -91,7 +118,7 @@ func (a *applier) scheduleNextDue() {
 			continue
 		}
 		if m.Decay.HalfLife.Duration > 0 {
-			if t, ok := flows.NextDecayCrossing(m, s.Profile, s.Engagement, s.EngagementAsOf); ok {
+			if t, ok := flows.NextDecayCrossingAfter(m, s.Profile, s.Engagement, s.EngagementAsOf, a.now, a.cat.marks[m.ID]...); ok {
 				consider(t)
 			}
 		}
@@ -107,6 +134,28 @@ func (a *applier) scheduleNextDue() {
 	for _, sv := range a.cat.Segments {
 		if t, ok := flows.ConditionChangesAt(&sv.Segment.Rule, snap, a.now, a.cat.Pure); ok {
 			consider(t)
+		}
+	}
+	for _, mv := range a.cat.Models {
+		if !a.cat.dynamicProfile[mv.Model.ID] {
+			continue
+		}
+		for i := range mv.Model.Profile {
+			if t, ok := flows.ConditionChangesAt(&mv.Model.Profile[i].When, snap, a.now, a.cat.Pure); ok {
+				consider(t)
+			}
+		}
+	}
+	for _, rr := range a.cat.dateRules {
+		d, ok := a.dateRuleDue(rr, snap)
+		switch {
+		case !ok:
+		case d.After(a.now):
+			consider(d)
+		case !a.due:
+			// Its date came while this application was not the due
+			// changes (an event applied first): due at once.
+			consider(a.now.Add(time.Second))
 		}
 	}
 	for _, fv := range a.cat.Flows {

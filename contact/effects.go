@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/flows"
 )
 
@@ -23,7 +24,7 @@ type Effects struct {
 	// finished without waiting; it is then in RunsFinished too).
 	RunsStarted []RunStarted
 	// RunWaits: the next wait of the resumed run (Resume input).
-	RunWaits []Wait
+	RunWaits []contract.Wait
 	// RunsSignalled: waiting runs whose awaited event arrived.
 	RunsSignalled []RunSignalled
 	// RunsFinished: runs that completed or exited, as they ended (they are
@@ -33,6 +34,9 @@ type Effects struct {
 	// Derived: the events the application raised (contact_created,
 	// field_changed, tag_added, segment_entered, score_threshold_crossed…).
 	Derived []flows.Event
+	// Conversions: the models the contact converted in (the store keeps
+	// the first per model).
+	Conversions []Conversion
 	// AccountTraits: traits of group events to merge into accounts.
 	AccountTraits []AccountTraits
 	// NextDue: when the contact next changes because time passes (also in
@@ -92,20 +96,10 @@ type Webhook struct {
 	CreatedAt time.Time
 }
 
-// Wait is a durable wait a flow run is in: a timer until Until, or an event
-// of type Event before Until.
-type Wait struct {
-	RunID   string
-	WaitSeq int
-	Kind    string // WaitTimer or WaitEvent
-	Event   string
-	Until   time.Time
-}
-
 // RunStarted is a run started by the application.
 type RunStarted struct {
 	RunID string
-	Wait  *Wait
+	Wait  *contract.Wait
 }
 
 // RunSignalled tells a waiting run that its event arrived.
@@ -121,6 +115,21 @@ type SegmentChange struct {
 	Entered   bool
 	EventID   string
 	At        time.Time
+}
+
+// Conversion is the contact converting in a model: the event that did it,
+// its value, and the score and band the contact had once it was applied.
+type Conversion struct {
+	Model      string
+	EventID    string
+	EventType  string
+	Value      *float64
+	OccurredAt time.Time
+	At         time.Time
+	Score      float64
+	Band       string
+	// LedgerBefore is how many entries of Effects.Ledger came before it.
+	LedgerBefore int
 }
 
 // AccountTraits are traits to merge into an account's fields.

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/leadflow/leadflow/contact"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/definitions"
 	"github.com/leadflow/leadflow/flows"
 )
@@ -28,7 +29,8 @@ var update = flag.Bool("update", false, "rewrite the expected.json of the golden
 // everything that happened to it). The script runs against the core alone,
 // in a small world that plays the parts of the store (ledger ids) and of
 // Temporal (due timers, run timers, signals): before each step every timer
-// due before the step's time fires, in time order.
+// due by the step's time fires, in time order (as the engine applies a
+// contact's due changes before its events).
 func TestGolden(t *testing.T) {
 	t.Parallel()
 	dirs, err := filepath.Glob("testdata/*/script.json")
@@ -94,7 +96,7 @@ func TestGoldenCoversEveryKind(t *testing.T) {
 			}
 		}
 		for _, o := range c.outcomes {
-			seen["outcome:"+o] = true
+			seen["outcome:"+string(o)] = true
 		}
 	}
 	var want []string
@@ -109,7 +111,7 @@ func TestGoldenCoversEveryKind(t *testing.T) {
 	}
 	want = append(want, "entry:"+flows.EntryOnce, "entry:"+flows.EntryEveryTime, "entry:"+flows.EntryOncePer,
 		"wait_until:time_of_day", "wait_until:field",
-		"outcome:"+contact.OutcomeElapsed, "outcome:"+contact.OutcomeTimeout, "outcome:"+contact.OutcomeEvent)
+		"outcome:"+string(contract.OutcomeElapsed), "outcome:"+string(contract.OutcomeTimeout), "outcome:"+string(contract.OutcomeEvent))
 	var missing []string
 	for _, w := range want {
 		if !seen[w] {
@@ -179,17 +181,17 @@ type event struct {
 }
 
 type resume struct {
-	Run     string `json:"run"`
-	WaitSeq int    `json:"wait_seq"`
-	Outcome string `json:"outcome"`
-	EventID string `json:"event_id"`
+	Run     string           `json:"run"`
+	WaitSeq int              `json:"wait_seq"`
+	Outcome contract.Outcome `json:"outcome"`
+	EventID string           `json:"event_id"`
 }
 
 type goldenCase struct {
 	dir      string
 	docs     []flows.Document
 	script   script
-	outcomes []string
+	outcomes []contract.Outcome
 }
 
 func loadCase(t *testing.T, dir string) *goldenCase {
@@ -268,7 +270,19 @@ type expected struct {
 	Webhooks       []webhookOut         `json:"webhooks,omitempty"`
 	SegmentChanges []segmentOut         `json:"segment_changes,omitempty"`
 	AccountTraits  []accountOut         `json:"account_traits,omitempty"`
+	Conversions    []conversionOut      `json:"conversions,omitempty"`
 	Timeline       []string             `json:"timeline"`
+}
+
+type conversionOut struct {
+	At           time.Time `json:"at"`
+	Model        string    `json:"model"`
+	Event        string    `json:"event"`
+	EventType    string    `json:"event_type"`
+	Value        *float64  `json:"value,omitempty"`
+	Score        float64   `json:"score"`
+	Band         string    `json:"band,omitempty"`
+	LedgerBefore int       `json:"ledger_entries_before"`
 }
 
 type accountOut struct {
@@ -295,24 +309,25 @@ type scoreOut struct {
 	Engagement     float64            `json:"engagement"`
 	EngagementAsOf time.Time          `json:"engagement_as_of"`
 	Band           string             `json:"band,omitempty"`
+	BandColor      string             `json:"band_color,omitempty"`
 	ProfileRules   map[string]float64 `json:"profile_rules,omitempty"`
 }
 
 type runOut struct {
-	ID             string     `json:"id"`
-	Flow           string     `json:"flow"`
-	Version        int        `json:"version"`
-	Status         string     `json:"status"`
-	Step           string     `json:"step"`
-	WaitSeq        int        `json:"wait_seq,omitempty"`
-	SignalledSeq   int        `json:"signalled_seq,omitempty"`
-	WaitKind       string     `json:"wait_kind,omitempty"`
-	WaitEvent      string     `json:"wait_event,omitempty"`
-	WaitUntil      *time.Time `json:"wait_until,omitempty"`
-	TriggerEventID string     `json:"trigger_event"`
-	StepsExecuted  int        `json:"steps_executed"`
-	StartedAt      time.Time  `json:"started_at"`
-	FinishedAt     *time.Time `json:"finished_at,omitempty"`
+	ID             string             `json:"id"`
+	Flow           string             `json:"flow"`
+	Version        int                `json:"version"`
+	Status         contract.RunStatus `json:"status"`
+	Step           string             `json:"step"`
+	WaitSeq        int                `json:"wait_seq,omitempty"`
+	SignalledSeq   int                `json:"signalled_seq,omitempty"`
+	WaitKind       contract.WaitKind  `json:"wait_kind,omitempty"`
+	WaitEvent      string             `json:"wait_event,omitempty"`
+	WaitUntil      *time.Time         `json:"wait_until,omitempty"`
+	TriggerEventID string             `json:"trigger_event"`
+	StepsExecuted  int                `json:"steps_executed"`
+	StartedAt      time.Time          `json:"started_at"`
+	FinishedAt     *time.Time         `json:"finished_at,omitempty"`
 }
 
 func toRunOut(r contact.Run) runOut {
@@ -379,9 +394,9 @@ func (c *goldenCase) run(t *testing.T) []byte {
 	for _, s := range c.script.Steps {
 		switch {
 		case s.Until != nil:
-			w.advance(*s.Until, true)
+			w.advance(*s.Until)
 		case s.Event != nil:
-			w.advance(s.At, false)
+			w.advance(s.At)
 			ev := contact.Event{ID: s.Event.ID, Type: s.Event.Type, OccurredAt: s.At, Properties: s.Event.Properties,
 				Email: s.Event.Email, AccountID: s.Event.AccountID, Traits: s.Event.Traits, Tags: s.Event.Tags}
 			if s.Event.OccurredAt != nil {
@@ -389,10 +404,10 @@ func (c *goldenCase) run(t *testing.T) []byte {
 			}
 			w.apply(s.At, ev, fmt.Sprintf("event %s (%s)", ev.ID, ev.Type))
 		case s.Due:
-			w.advance(s.At, false)
+			w.advance(s.At)
 			w.apply(s.At, contact.Due{}, "due (by hand)")
 		case s.Resume != nil:
-			w.advance(s.At, false)
+			w.advance(s.At)
 			seq := s.Resume.WaitSeq
 			if r := w.st.Runs[s.Resume.Run]; seq == 0 && r != nil {
 				seq = r.WaitSeq
@@ -406,13 +421,13 @@ func (c *goldenCase) run(t *testing.T) []byte {
 	return w.result()
 }
 
-// advance fires, in time order, every timer due before until (or at it,
-// when inclusive): the contact's due time and its runs' waits.
-func (w *world) advance(until time.Time, inclusive bool) {
+// advance fires, in time order, every timer due by until: the contact's
+// due time and its runs' waits.
+func (w *world) advance(until time.Time) {
 	for i := 0; ; i++ {
 		require.Less(w.t, i, 100_000, "timers keep firing: a loop?")
 		at, what := w.nextTimer()
-		if what == "" || at.After(until) || (!inclusive && at.Equal(until)) {
+		if what == "" || at.After(until) {
 			return
 		}
 		if what == "due" {
@@ -420,9 +435,9 @@ func (w *world) advance(until time.Time, inclusive bool) {
 			continue
 		}
 		r := w.st.Runs[what]
-		outcome := contact.OutcomeElapsed
-		if r.WaitKind == contact.WaitEvent {
-			outcome = contact.OutcomeTimeout
+		outcome := contract.OutcomeElapsed
+		if r.WaitKind == contract.WaitEvent {
+			outcome = contract.OutcomeTimeout
 		}
 		w.c.outcomes = append(w.c.outcomes, outcome)
 		w.apply(at, contact.Resume{RunID: r.ID, WaitSeq: r.WaitSeq, Outcome: outcome}, fmt.Sprintf("run %s timer (%s)", r.ID, outcome))
@@ -439,7 +454,7 @@ func (w *world) nextTimer() (time.Time, string) {
 	}
 	for _, id := range sortedKeys(w.st.Runs) {
 		r := w.st.Runs[id]
-		if r.Status != contact.RunWaiting || r.WaitUntil == nil {
+		if r.Status != contract.RunWaiting || r.WaitUntil == nil {
 			continue
 		}
 		if what == "" || r.WaitUntil.Before(at) {
@@ -458,8 +473,8 @@ func (w *world) apply(at time.Time, in contact.Input, label string) {
 	w.record(at, label, fx)
 	// A signalled run's workflow resumes it at once.
 	for _, s := range fx.RunsSignalled {
-		w.c.outcomes = append(w.c.outcomes, contact.OutcomeEvent)
-		w.apply(at, contact.Resume{RunID: s.RunID, WaitSeq: s.WaitSeq, Outcome: contact.OutcomeEvent, EventID: s.EventID},
+		w.c.outcomes = append(w.c.outcomes, contract.OutcomeEvent)
+		w.apply(at, contact.Resume{RunID: s.RunID, WaitSeq: s.WaitSeq, Outcome: contract.OutcomeEvent, EventID: s.EventID},
 			fmt.Sprintf("run %s signalled by %s", s.RunID, s.EventID))
 	}
 }
@@ -504,6 +519,12 @@ func (w *world) record(at time.Time, label string, fx *contact.Effects) {
 	for _, r := range fx.RunsFinished {
 		w.out.FinishedRuns = append(w.out.FinishedRuns, toRunOut(r))
 	}
+	for _, c := range fx.Conversions {
+		// ledger_entries_before counts the whole ledger so far, as the
+		// store's position does.
+		w.out.Conversions = append(w.out.Conversions, conversionOut{At: c.At, Model: c.Model, Event: c.EventID, EventType: c.EventType,
+			Value: c.Value, Score: c.Score, Band: c.Band, LedgerBefore: len(w.ledger) - len(fx.Ledger) + c.LedgerBefore})
+	}
 	for _, a := range fx.AccountTraits {
 		w.out.AccountTraits = append(w.out.AccountTraits, accountOut{Account: a.AccountID, Traits: a.Traits})
 	}
@@ -514,7 +535,7 @@ func (w *world) record(at time.Time, label string, fx *contact.Effects) {
 		sc := w.st.Scores[m]
 		line += fmt.Sprintf(" %s=%g", m, sc.Score)
 		if sc.Band != "" {
-			line += " (" + sc.Band + ")"
+			line += " (" + sc.Band + ", " + sc.BandColor + ")"
 		}
 	}
 	var derived []string
@@ -550,7 +571,7 @@ func (w *world) result() []byte {
 	w.out.Scores = map[string]scoreOut{}
 	for m, s := range st.Scores {
 		w.out.Scores[m] = scoreOut{Score: s.Score, Profile: s.Profile, Engagement: s.Engagement, EngagementAsOf: s.EngagementAsOf,
-			Band: s.Band, ProfileRules: s.ProfileRules}
+			Band: s.Band, BandColor: s.BandColor, ProfileRules: s.ProfileRules}
 	}
 	for ref, th := range st.Thresholds {
 		w.out.Thresholds = append(w.out.Thresholds, thresholdOut{Model: ref.Model, Threshold: ref.ThresholdID, Armed: th.Armed, Crossings: th.Crossings})

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 // History replays a contact's inputs through the core the way the engine
@@ -60,9 +62,9 @@ func (h *History) Advance(until time.Time, inclusive bool) error {
 			}
 			continue
 		}
-		outcome := OutcomeElapsed
-		if run.WaitKind == WaitEvent {
-			outcome = OutcomeTimeout
+		outcome := contract.OutcomeElapsed
+		if run.WaitKind == contract.WaitEvent {
+			outcome = contract.OutcomeTimeout
 		}
 		if err := h.apply(*at, Resume{RunID: run.ID, WaitSeq: run.WaitSeq, Outcome: outcome}); err != nil {
 			return err
@@ -85,7 +87,7 @@ func (h *History) nextTimer() (*time.Time, *Run) {
 	sort.Strings(ids)
 	for _, id := range ids {
 		r := h.St.Runs[id]
-		if r.Status != RunWaiting || r.WaitUntil == nil {
+		if r.Status != contract.RunWaiting || r.WaitUntil == nil {
 			continue
 		}
 		if at == nil || r.WaitUntil.Before(*at) {
@@ -109,7 +111,7 @@ func (h *History) apply(at time.Time, in Input) error {
 		h.Observe(at, in, fx)
 	}
 	for _, s := range fx.RunsSignalled {
-		if err := h.apply(at, Resume{RunID: s.RunID, WaitSeq: s.WaitSeq, Outcome: OutcomeEvent, EventID: s.EventID}); err != nil {
+		if err := h.apply(at, Resume{RunID: s.RunID, WaitSeq: s.WaitSeq, Outcome: contract.OutcomeEvent, EventID: s.EventID}); err != nil {
 			return err
 		}
 	}

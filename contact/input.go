@@ -1,6 +1,10 @@
 package contact
 
-import "time"
+import (
+	"time"
+
+	"github.com/leadflow/leadflow/contract"
+)
 
 // Input is one thing that happens to a contact: an Event of the log, its
 // Due time-driven changes, or a Resume of one of its runs.
@@ -25,22 +29,15 @@ type Event struct {
 type Due struct{}
 
 // Resume continues a waiting run after its wait ended: its timer fired
-// (OutcomeElapsed, OutcomeTimeout) or the awaited event arrived
-// (OutcomeEvent, EventID). WaitSeq must be the run's current wait; a stale
+// (contract.OutcomeElapsed, contract.OutcomeTimeout) or the awaited event
+// arrived (contract.OutcomeEvent, EventID). WaitSeq must be the run's current wait; a stale
 // or repeated resumption changes nothing.
 type Resume struct {
 	RunID   string
 	WaitSeq int
-	Outcome string
+	Outcome contract.Outcome
 	EventID string
 }
-
-// Resume outcomes.
-const (
-	OutcomeElapsed = "elapsed" // a wait or wait_until timer fired
-	OutcomeTimeout = "timeout" // wait_for_event timed out
-	OutcomeEvent   = "event"   // the awaited event arrived
-)
 
 func (Event) isInput()  {}
 func (Due) isInput()    {}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/flows"
 )
 
@@ -146,6 +147,9 @@ func (a *applier) triggerFlows(ev flows.Event) error {
 		if !flows.MatchTrigger(&fv.Flow.Trigger, ev) {
 			continue
 		}
+		if fv.Flow.Trigger.Type == flows.TriggerDateField && ev.Properties["flow"] != fv.Flow.ID {
+			continue // each date_field flow fires on its own date (applyDue)
+		}
 		if err := a.enter(fv, ev.ID); err != nil {
 			return err
 		}
@@ -177,7 +181,7 @@ func (a *applier) enter(fv *FlowVersion, eventID string) error {
 	e.LastEnteredAt = a.now
 	run := &Run{
 		ID: fmt.Sprintf("%s:%s:%d", f.ID, a.st.Contact.ID, e.Entries), FlowID: f.ID, FlowVersion: fv.Version,
-		Status: RunRunning, TriggerEventID: eventID, StartedAt: a.now, UpdatedAt: a.now,
+		Status: contract.RunRunning, TriggerEventID: eventID, StartedAt: a.now, UpdatedAt: a.now,
 	}
 	a.st.Runs[run.ID] = run
 	w, err := a.execute(f, run, f.Steps[0].ID, eventID)
@@ -193,8 +197,8 @@ const maxStepsPerRun = 10_000
 
 // execute runs steps from stepID until the run waits or ends. It returns the
 // run's wait, or nil when the run finished.
-func (a *applier) execute(f *flows.Flow, run *Run, stepID, eventID string) (*Wait, error) {
-	run.Status = RunRunning
+func (a *applier) execute(f *flows.Flow, run *Run, stepID, eventID string) (*contract.Wait, error) {
+	run.Status = contract.RunRunning
 	run.UpdatedAt = a.now
 	for stepID != flows.EndStep {
 		idx := -1
@@ -211,7 +215,7 @@ func (a *applier) execute(f *flows.Flow, run *Run, stepID, eventID string) (*Wai
 		run.StepsExecuted++
 		if run.StepsExecuted > maxStepsPerRun {
 			a.note("run %s exceeded the step limit (%d); exited", run.ID, maxStepsPerRun)
-			a.finish(run, RunExited)
+			a.finish(run, contract.RunExited)
 			return nil, nil
 		}
 		next := f.NextOf(idx)
@@ -236,30 +240,30 @@ func (a *applier) execute(f *flows.Flow, run *Run, stepID, eventID string) (*Wai
 			}
 		case s.Type == flows.StepWait:
 			a.fx.StepsExecuted = append(a.fx.StepsExecuted, s.Type)
-			return a.wait(run, WaitTimer, "", a.now.Add(s.Duration.Duration)), nil
+			return a.wait(run, contract.WaitTimer, "", a.now.Add(s.Duration.Duration)), nil
 		case s.Type == flows.StepWaitUntil:
 			a.fx.StepsExecuted = append(a.fx.StepsExecuted, s.Type)
 			until, err := flows.WaitUntil(s, a.snapshot(), a.now)
 			if err != nil {
 				a.note("run %s: wait_until step %s has no time to wait for (%v); continuing", run.ID, s.ID, err)
 			} else if until.After(a.now) {
-				return a.wait(run, WaitTimer, "", until), nil
+				return a.wait(run, contract.WaitTimer, "", until), nil
 			}
 		case s.Type == flows.StepWaitForEvent:
 			a.fx.StepsExecuted = append(a.fx.StepsExecuted, s.Type)
-			return a.wait(run, WaitEvent, s.Event, a.now.Add(s.Timeout.Duration)), nil
+			return a.wait(run, contract.WaitEvent, s.Event, a.now.Add(s.Timeout.Duration)), nil
 		case s.Type == flows.StepExit:
 			a.fx.StepsExecuted = append(a.fx.StepsExecuted, s.Type)
-			a.finish(run, RunExited)
+			a.finish(run, contract.RunExited)
 			return nil, nil
 		}
 		stepID = next
 	}
-	a.finish(run, RunCompleted)
+	a.finish(run, contract.RunCompleted)
 	return nil, nil
 }
 
-func (a *applier) finish(run *Run, status string) {
+func (a *applier) finish(run *Run, status contract.RunStatus) {
 	run.Status = status
 	run.WaitKind, run.WaitEvent, run.WaitUntil = "", "", nil
 	run.UpdatedAt = a.now
@@ -271,15 +275,15 @@ func (a *applier) finish(run *Run, status string) {
 
 // wait parks a run. A new run's wait goes with its start (RunsStarted); a
 // resumed run's wait goes back to the workflow that resumed it (RunWaits).
-func (a *applier) wait(run *Run, kind, event string, until time.Time) *Wait {
-	run.Status = RunWaiting
+func (a *applier) wait(run *Run, kind contract.WaitKind, event string, until time.Time) *contract.Wait {
+	run.Status = contract.RunWaiting
 	run.WaitSeq++
 	run.WaitKind, run.WaitEvent = kind, event
 	u := until
 	run.WaitUntil = &u
 	run.UpdatedAt = a.now
 	a.waitingNow[run.ID] = true
-	w := &Wait{RunID: run.ID, WaitSeq: run.WaitSeq, Kind: kind, Event: event, Until: until}
+	w := &contract.Wait{RunID: run.ID, WaitSeq: run.WaitSeq, Kind: kind, Event: event, Until: until}
 	if run.ID == a.resuming {
 		a.fx.RunWaits = append(a.fx.RunWaits, *w)
 	}
@@ -290,7 +294,7 @@ func (a *applier) wait(run *Run, kind, event string, until time.Time) *Wait {
 // false when the resumption is stale (the run finished or moved on).
 func (a *applier) applyResume(in Resume) (bool, error) {
 	run := a.st.Runs[in.RunID]
-	if run == nil || run.Status != RunWaiting || run.WaitSeq != in.WaitSeq {
+	if run == nil || run.Status != contract.RunWaiting || run.WaitSeq != in.WaitSeq {
 		return false, nil
 	}
 	a.resuming = run.ID
@@ -305,7 +309,7 @@ func (a *applier) applyResume(in Resume) (bool, error) {
 		}
 		s := &f.Steps[i]
 		switch {
-		case s.Type == flows.StepWaitForEvent && in.Outcome == OutcomeEvent:
+		case s.Type == flows.StepWaitForEvent && in.Outcome == contract.OutcomeEvent:
 			next = s.OnEvent
 		case s.Type == flows.StepWaitForEvent:
 			next = s.OnTimeout
@@ -320,7 +324,7 @@ func (a *applier) applyResume(in Resume) (bool, error) {
 	if eventID == "" {
 		eventID = fmt.Sprintf("%s/%s/%d", EscapeIDPart(run.ID), in.Outcome, run.WaitSeq)
 	}
-	a.startChain(eventID, "resume", run.ID, strconv.Itoa(run.WaitSeq), in.Outcome)
+	a.startChain(eventID, "resume", run.ID, strconv.Itoa(run.WaitSeq), string(in.Outcome))
 	if _, err := a.execute(f, run, next, eventID); err != nil {
 		return false, err
 	}
@@ -331,7 +335,7 @@ func (a *applier) applyResume(in Resume) (bool, error) {
 func (a *applier) wakeRuns(ev flows.Event) error {
 	for _, id := range sortedKeys(a.st.Runs) {
 		run := a.st.Runs[id]
-		if run.Status != RunWaiting || run.WaitKind != WaitEvent || run.WaitEvent != ev.Type || a.waitingNow[run.ID] ||
+		if run.Status != contract.RunWaiting || run.WaitKind != contract.WaitEvent || run.WaitEvent != ev.Type || a.waitingNow[run.ID] ||
 			run.SignalledSeq == run.WaitSeq { // already signalled for this wait: one signal per wait
 			continue
 		}

@@ -114,6 +114,9 @@ func (a *applier) engagement(ev flows.Event, n int) {
 			if !flows.MatchTrigger(&r.On, ev) {
 				continue
 			}
+			if r.On.Type == flows.TriggerDateField && (ev.Properties["model"] != m.ID || ev.Properties["rule"] != r.ID) {
+				continue // a date rule fires on its own date (applyDue)
+			}
 			if r.Frequency != nil && !a.frequencyReached(r, ev.At) {
 				continue
 			}
@@ -146,13 +149,14 @@ func (a *applier) frequencyReached(r *flows.EngagementRule, at time.Time) bool {
 	return flows.FrequencyReached(r.Frequency, times, at)
 }
 
-// rescoreProfile recomputes profile points of every model from attributes
-// and records the difference per rule.
-func (a *applier) rescoreProfile(eventID string) {
+// rescoreProfile recomputes profile points of every model (or only of
+// those whose rules read events, segments or scores) and records the
+// difference per rule.
+func (a *applier) rescoreProfile(eventID string, onlyDynamic bool) {
 	snap := a.snapshot()
 	for _, mv := range a.cat.Models {
 		m := mv.Model
-		if len(m.Profile) == 0 {
+		if len(m.Profile) == 0 || onlyDynamic && !a.cat.dynamicProfile[m.ID] {
 			continue
 		}
 		_, matched := flows.ProfileScore(m, snap, a.now, a.cat.Pure)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/flows"
 )
 
@@ -62,6 +63,8 @@ type Score struct {
 	// EngagementAsOf: the time Engagement is decayed to.
 	EngagementAsOf time.Time
 	Band           string
+	// BandColor is the colour of Band.
+	BandColor string
 	// ProfileRules: the points each matching profile rule holds.
 	ProfileRules map[string]float64
 }
@@ -84,31 +87,17 @@ type Entry struct {
 	LastEnteredAt time.Time
 }
 
-// Run statuses.
-const (
-	RunRunning   = "running"
-	RunWaiting   = "waiting"
-	RunCompleted = "completed"
-	RunExited    = "exited"
-)
-
-// Wait kinds of a run.
-const (
-	WaitTimer = "timer"
-	WaitEvent = "event"
-)
-
 // Run is a flow run of the contact.
 type Run struct {
 	ID          string
 	FlowID      string
 	FlowVersion int
-	Status      string
+	Status      contract.RunStatus
 	StepID      string
 	WaitSeq     int
 	// SignalledSeq is the wait the run was last signalled for.
 	SignalledSeq   int
-	WaitKind       string
+	WaitKind       contract.WaitKind
 	WaitEvent      string
 	WaitUntil      *time.Time
 	TriggerEventID string

@@ -15,13 +15,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
 	"github.com/leadflow/leadflow/contact"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
 )
@@ -40,17 +40,9 @@ func New(s *store.Store, crmWebhookURL string, log zerolog.Logger) *Engine {
 	return &Engine{Store: s, CRMWebhookURL: crmWebhookURL, Log: log}
 }
 
-// BatchResult is what one ApplyPartition transaction did.
-type BatchResult struct {
-	Partition int `json:"partition"`
-	// Events is how many pending events the batch took: applied plus
-	// quarantined (Failed).
-	Events  int        `json:"events"`
-	Failed  int        `json:"failed"`
-	Due     int        `json:"due"`
-	More    bool       `json:"more"`
-	NextDue *time.Time `json:"next_due,omitempty"`
-}
+// reevaluationShare: a batch re-evaluates at most 1/reevaluationShare of
+// its limit in existing contacts, so that a publish never holds up events.
+const reevaluationShare = 4
 
 // Backoff of a contact whose time-driven changes fail: the first retry
 // after dueRetryBackoff, doubling up to dueRetryMaxBackoff.
@@ -71,8 +63,8 @@ const (
 // counted), the rest commit. A contact whose due changes fail has them
 // retried later with a backoff. Transient errors are returned, for the
 // caller to retry the batch.
-func (e *Engine) ApplyPartition(ctx context.Context, partition int, now time.Time, limit int) (BatchResult, error) {
-	res := BatchResult{Partition: partition}
+func (e *Engine) ApplyPartition(ctx context.Context, partition int, now time.Time, limit int) (contract.BatchResult, error) {
+	res := contract.BatchResult{Partition: partition}
 	start := time.Now()
 	if err := e.mergeQueued(ctx, partition, now); err != nil {
 		return res, err
@@ -167,8 +159,15 @@ func (r *applyReport) appliedUnits(units []unit) {
 // loadBatch reads the catalog, the due contacts and the pending events of a
 // partition inside tx. Events that cannot be decoded are quarantined at
 // once. It returns nil when there is nothing to do.
-func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now time.Time, limit int, res *BatchResult, rep *applyReport) (*batch, error) {
+func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now time.Time, limit int, res *contract.BatchResult, rep *applyReport) (*batch, error) {
 	cat, err := e.cache.load(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	// A newly published model or segment re-evaluates the partition's
+	// existing contacts a slice per batch: they fall due now, and this
+	// batch applies their due changes with the rest.
+	_, walking, err := store.MarkReevaluationDue(ctx, tx, partition, now, max(1, limit/reevaluationShare))
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +189,7 @@ func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now ti
 	}
 	rep.now = now
 	res.Events, res.Due = len(events), len(due)
-	res.More = len(events) == limit || len(due) == limit
+	res.More = len(events) == limit || len(due) == limit || walking
 	b := &batch{cat: cat, now: now}
 	index := map[string]int{}
 	unitOf := func(id string) *unit {
@@ -223,16 +222,13 @@ func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now ti
 }
 
 // applyUnits applies the due changes and events of some units of a batch
-// and writes them inside tx: load, contact.Apply, write.
+// and writes them inside tx: load, contact.ApplyAll per contact (its due
+// changes, then its events in arrival order), write what changed.
 func (e *Engine) applyUnits(ctx context.Context, tx pgx.Tx, b *batch, units []unit) error {
 	ids := make([]string, 0, len(units))
-	var events []store.EventRow
 	for _, u := range units {
 		ids = append(ids, u.contactID)
-		events = append(events, u.events...)
 	}
-	// Arrival order across contacts (a contact's own events already are).
-	sort.SliceStable(events, func(i, j int) bool { return events[i].Seq < events[j].Seq })
 	rows, err := store.LoadStatesWith(ctx, tx, ids, stateQuery(b.cat, b.now))
 	if err != nil {
 		return err
@@ -244,27 +240,29 @@ func (e *Engine) applyUnits(ctx context.Context, tx pgx.Tx, b *batch, units []un
 	}
 	ch := store.NewChanges(b.now)
 	for _, u := range units {
-		if !u.due {
-			continue
-		}
 		l := states[u.contactID]
-		fx, err := contact.Apply(l.st, cat, contact.Due{}, b.now)
+		inputs := make([]contact.Input, 0, len(u.events)+1)
+		if u.due {
+			inputs = append(inputs, contact.Due{})
+		}
+		for _, ev := range u.events {
+			inputs = append(inputs, coreEvent(ev))
+		}
+		fx, err := contact.ApplyAll(l.st, cat, inputs, b.now)
 		if err != nil {
+			var ie *contact.InputError
+			if errors.As(err, &ie) {
+				if ev, ok := ie.Input.(contact.Event); ok {
+					return fmt.Errorf("error applying event %q: %w", ev.ID, ie.Err)
+				}
+			}
 			return fmt.Errorf("error applying due changes of contact %q: %w", u.contactID, err)
 		}
 		e.recordEffects(ch, l, fx)
-	}
-	for _, ev := range events {
-		l := states[ev.ContactID]
-		fx, err := contact.Apply(l.st, cat, coreEvent(ev), b.now)
-		if err != nil {
-			return fmt.Errorf("error applying event %q: %w", ev.ID, err)
+		for _, ev := range u.events {
+			ch.AppliedEvents = append(ch.AppliedEvents, ev.Seq)
 		}
-		e.recordEffects(ch, l, fx)
-		ch.AppliedEvents = append(ch.AppliedEvents, ev.Seq)
-	}
-	for _, id := range ids {
-		recordState(ch, states[id])
+		recordState(ch, l)
 	}
 	return ch.Write(ctx, tx)
 }
@@ -399,36 +397,13 @@ func (e *Engine) report(partition int, rep *applyReport) {
 	}
 }
 
-// Wait is a durable wait a flow run is in: a timer until Until, or an event
-// of type Event before Until.
-type Wait struct {
-	RunID   string    `json:"run_id"`
-	WaitSeq int       `json:"wait_seq"`
-	Kind    string    `json:"kind"` // "timer" or "event"
-	Event   string    `json:"event,omitempty"`
-	Until   time.Time `json:"until"`
-}
-
-// Resume outcomes.
-const (
-	OutcomeElapsed = contact.OutcomeElapsed // a wait or wait_until timer fired
-	OutcomeTimeout = contact.OutcomeTimeout // wait_for_event timed out
-	OutcomeEvent   = contact.OutcomeEvent   // the awaited event arrived
-)
-
-// RunSignal tells a waiting run that its event arrived.
-type RunSignal struct {
-	WaitSeq int    `json:"wait_seq"`
-	EventID string `json:"event_id"`
-}
-
 // ResumeRun continues a waiting run after its wait ended (the timer fired,
 // or the awaited event arrived). waitSeq must match the run's current wait;
 // a stale or repeated wake-up changes nothing. It returns the run's next wait,
 // or nil when the run finished. An error that is not Transient will fail
 // again: the caller fails the run (FailRun) rather than retrying.
-func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outcome, eventID string, now time.Time) (*Wait, error) {
-	var next *Wait
+func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outcome contract.Outcome, eventID string, now time.Time) (*contract.Wait, error) {
+	var next *contract.Wait
 	err := e.Store.InTx(ctx, func(tx pgx.Tx) error {
 		return protect(func() error {
 			next = nil
@@ -445,7 +420,7 @@ func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outco
 				return err
 			}
 			l := loadStates(rows)[run.ContactID]
-			if r := l.st.Runs[runID]; r == nil || r.Status != contact.RunWaiting || r.WaitSeq != waitSeq {
+			if r := l.st.Runs[runID]; r == nil || r.Status != contract.RunWaiting || r.WaitSeq != waitSeq {
 				return nil // finished or moved on (reloaded under the contact lock): a stale wake-up
 			}
 			cat, err = e.cache.withPinned(ctx, tx, cat, l.st)
@@ -458,8 +433,8 @@ func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outco
 			}
 			for _, w := range fx.RunWaits {
 				if w.RunID == runID {
-					next = new(Wait)
-					*next = toWait(w)
+					w := w
+					next = &w
 				}
 			}
 			ch := store.NewChanges(now)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leadflow/leadflow/contact"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/store"
 )
 
@@ -33,7 +34,7 @@ func toCore(s *store.ContactState) *contact.State {
 	}
 	for m, r := range s.Scores {
 		st.Scores[m] = &contact.Score{Model: r.Model, Score: r.Score, Profile: r.Profile, Engagement: r.Engagement,
-			EngagementAsOf: r.EngagementAsOf, Band: r.Band, ProfileRules: r.ProfileRules}
+			EngagementAsOf: r.EngagementAsOf, Band: r.Band, BandColor: r.BandColor, ProfileRules: r.ProfileRules}
 	}
 	for _, r := range s.Thresholds {
 		st.Thresholds[contact.ThresholdRef{Model: r.Model, ThresholdID: r.ThresholdID}] = &contact.Threshold{Armed: r.Armed, Crossings: r.Crossings}
@@ -70,11 +71,24 @@ func loadStates(rows map[string]*store.ContactState) map[string]*loaded {
 // recordEffects adds what one application caused to the transaction's writes.
 func (e *Engine) recordEffects(ch *store.Changes, l *loaded, fx *contact.Effects) {
 	id, part := l.st.Contact.ID, l.row.Contact.Partition
-	for _, le := range fx.Ledger {
+	// Conversions go in their place among the ledger rows (Changes.Convert
+	// counts the rows before them).
+	conv := fx.Conversions
+	convertUpTo := func(i int) {
+		for len(conv) > 0 && conv[0].LedgerBefore <= i {
+			c := conv[0]
+			conv = conv[1:]
+			ch.Convert(store.ConversionRow{ContactID: id, Model: c.Model, EventID: c.EventID, EventType: c.EventType,
+				Value: c.Value, OccurredAt: c.OccurredAt, At: c.At, Score: c.Score, Band: c.Band})
+		}
+	}
+	for i, le := range fx.Ledger {
+		convertUpTo(i)
 		ch.Ledger = append(ch.Ledger, store.LedgerRow{ContactID: id, Model: le.Model, Points: le.Points, Kind: le.Kind, Reason: le.Reason,
 			RuleID: le.RuleID, ModelVersion: le.ModelVersion, FlowID: le.FlowID, FlowVersion: le.FlowVersion, StepID: le.StepID,
 			RunID: le.RunID, EventID: le.EventID, At: le.At, ExpiresAt: le.ExpiresAt, IdemKey: le.IdemKey})
 	}
+	convertUpTo(len(fx.Ledger))
 	ch.ExpiredLedger = append(ch.ExpiredLedger, fx.Expired...)
 	for _, s := range fx.Segments {
 		ch.Segments = append(ch.Segments, store.SegmentChange{ContactID: id, SegmentID: s.SegmentID, Entered: s.Entered, EventID: s.EventID, At: s.At})
@@ -90,12 +104,12 @@ func (e *Engine) recordEffects(ch *store.Changes, l *loaded, fx *contact.Effects
 	}
 	for _, r := range fx.RunsStarted {
 		if r.Wait != nil {
-			ch.Outbox = append(ch.Outbox, store.OutboxRow{Partition: part, Kind: "start_run", WorkflowID: RunWorkflowID(r.RunID), Payload: toWait(*r.Wait)})
+			ch.Outbox = append(ch.Outbox, store.OutboxRow{Partition: part, Kind: contract.OutboxStartRun, WorkflowID: contract.RunWorkflowID(r.RunID), Payload: r.Wait})
 		}
 	}
 	for _, s := range fx.RunsSignalled {
-		ch.Outbox = append(ch.Outbox, store.OutboxRow{Partition: part, Kind: "signal_run", WorkflowID: RunWorkflowID(s.RunID),
-			Payload: RunSignal{WaitSeq: s.WaitSeq, EventID: s.EventID}})
+		ch.Outbox = append(ch.Outbox, store.OutboxRow{Partition: part, Kind: contract.OutboxSignalRun, WorkflowID: contract.RunWorkflowID(s.RunID),
+			Payload: contract.RunSignal{WaitSeq: s.WaitSeq, EventID: s.EventID}})
 	}
 	for _, r := range fx.RunsFinished {
 		ch.Runs[r.ID] = runRow(id, &r)
@@ -127,7 +141,7 @@ func recordState(ch *store.Changes, l *loaded) {
 			continue
 		}
 		row.Scores[m] = &store.ScoreRow{Model: m, Score: s.Score, Profile: s.Profile, Engagement: s.Engagement,
-			EngagementAsOf: s.EngagementAsOf, Band: s.Band, ProfileRules: s.ProfileRules}
+			EngagementAsOf: s.EngagementAsOf, Band: s.Band, BandColor: s.BandColor, ProfileRules: s.ProfileRules}
 		ch.TouchScore(row, m)
 		touched = true
 	}
@@ -170,7 +184,7 @@ func recordState(ch *store.Changes, l *loaded) {
 
 func sameScore(a, b *contact.Score) bool {
 	return a.Model == b.Model && a.Score == b.Score && a.Profile == b.Profile && a.Engagement == b.Engagement &&
-		a.EngagementAsOf.Equal(b.EngagementAsOf) && a.Band == b.Band && maps.Equal(a.ProfileRules, b.ProfileRules)
+		a.EngagementAsOf.Equal(b.EngagementAsOf) && a.Band == b.Band && a.BandColor == b.BandColor && maps.Equal(a.ProfileRules, b.ProfileRules)
 }
 
 func sameContact(a, b contact.Contact) bool {
@@ -198,10 +212,6 @@ func runRow(contactID string, r *contact.Run) *store.RunRow {
 		StepID: r.StepID, WaitSeq: r.WaitSeq, SignalledSeq: r.SignalledSeq, WaitKind: r.WaitKind, WaitEvent: r.WaitEvent,
 		WaitUntil: r.WaitUntil, TriggerEventID: r.TriggerEventID, StepsExecuted: r.StepsExecuted, StartedAt: r.StartedAt,
 		UpdatedAt: r.UpdatedAt, FinishedAt: r.FinishedAt}
-}
-
-func toWait(w contact.Wait) Wait {
-	return Wait{RunID: w.RunID, WaitSeq: w.WaitSeq, Kind: w.Kind, Event: w.Event, Until: w.Until}
 }
 
 func sortedKeys[V any](m map[string]V) []string {

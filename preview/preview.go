@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/leadflow/leadflow/contact"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/flows"
 	"github.com/leadflow/leadflow/store"
 )
@@ -270,9 +271,9 @@ func (p *previewer) count(sd *side, st *contact.State, at time.Time, fx *contact
 			continue
 		}
 		switch r.Status {
-		case contact.RunCompleted:
+		case contract.RunCompleted:
 			f.Completed++
-		case contact.RunExited:
+		case contract.RunExited:
 			f.Exited++
 		}
 	}

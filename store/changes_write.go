@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 // Write sends every change inside tx in one pipelined round trip. Rows of a
@@ -22,6 +24,7 @@ func (c *Changes) Write(ctx context.Context, tx pgx.Tx) error {
 	c.queueSegments(b)
 	c.queueRuns(b)
 	c.queueLedger(b)
+	c.queueConversions(b)
 	if len(c.ExpiredLedger) > 0 {
 		b.Queue(`UPDATE score_ledger SET expired = true WHERE id = ANY($1)`, c.ExpiredLedger)
 	}
@@ -101,7 +104,7 @@ func (c *Changes) queueAccounts(b *pgx.Batch) {
 }
 
 func (c *Changes) queueScores(b *pgx.Batch) {
-	var contacts, models, bands, rules []string
+	var contacts, models, bands, colors, rules []string
 	var score, profile, engagement []float64
 	var asOf []time.Time
 	for _, id := range sortedKeys(c.ScoresTouched) {
@@ -115,18 +118,20 @@ func (c *Changes) queueScores(b *pgx.Batch) {
 			engagement = append(engagement, s.Engagement)
 			asOf = append(asOf, s.EngagementAsOf)
 			bands = append(bands, s.Band)
+			colors = append(colors, s.BandColor)
 			rules = append(rules, jsonText(s.ProfileRules))
 		}
 	}
 	if len(contacts) == 0 {
 		return
 	}
-	b.Queue(`INSERT INTO scores (contact_id, model, score, profile, engagement, engagement_as_of, band, profile_rules, updated_at)
-		SELECT u.c, u.m, u.s, u.p, u.e, u.a, u.b, u.r::jsonb, $9
-		FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::timestamptz[], $7::text[], $8::text[]) AS u(c, m, s, p, e, a, b, r)
+	b.Queue(`INSERT INTO scores (contact_id, model, score, profile, engagement, engagement_as_of, band, profile_rules, updated_at, band_color)
+		SELECT u.c, u.m, u.s, u.p, u.e, u.a, u.b, u.r::jsonb, $9, u.bc
+		FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::timestamptz[], $7::text[], $8::text[], $10::text[]) AS u(c, m, s, p, e, a, b, r, bc)
 		ON CONFLICT (contact_id, model) DO UPDATE SET score = excluded.score, profile = excluded.profile, engagement = excluded.engagement,
-			engagement_as_of = excluded.engagement_as_of, band = excluded.band, profile_rules = excluded.profile_rules, updated_at = excluded.updated_at`,
-		contacts, models, score, profile, engagement, asOf, bands, rules, c.AppliedAt)
+			engagement_as_of = excluded.engagement_as_of, band = excluded.band, profile_rules = excluded.profile_rules, updated_at = excluded.updated_at,
+			band_color = excluded.band_color`,
+		contacts, models, score, profile, engagement, asOf, bands, rules, c.AppliedAt, colors)
 }
 
 func (c *Changes) queueThresholds(b *pgx.Batch) {
@@ -241,10 +246,10 @@ func (c *Changes) queueRuns(b *pgx.Batch) {
 		flows = append(flows, r.FlowID)
 		versions = append(versions, int32(r.FlowVersion))
 		contacts = append(contacts, r.ContactID)
-		statuses = append(statuses, r.Status)
+		statuses = append(statuses, string(r.Status))
 		steps = append(steps, r.StepID)
 		seqs = append(seqs, int32(r.WaitSeq))
-		kinds = append(kinds, r.WaitKind)
+		kinds = append(kinds, string(r.WaitKind))
 		events = append(events, r.WaitEvent)
 		until = append(until, r.WaitUntil)
 		triggers = append(triggers, r.TriggerEventID)
@@ -307,17 +312,18 @@ func (c *Changes) queueTasks(b *pgx.Batch) {
 				SELECT 'crm_task', t.id, $16, $18::jsonb || jsonb_build_object('id', t.id), 'crm_task:' || $15, $17 FROM t WHERE $16 <> ''
 				RETURNING id)
 			INSERT INTO outbox (partition, kind, workflow_id, payload)
-			SELECT $19, 'deliver', 'delivery-' || d.id, jsonb_build_object('delivery_id', d.id) FROM d`,
+			SELECT $19, $20, $21 || d.id, jsonb_build_object('delivery_id', d.id) FROM d`,
 			t.ContactID, t.Title, t.Description, t.Assignee, t.DueAt, t.Reason, t.Model, t.ThresholdID, t.Crossing,
-			t.FlowID, t.FlowVersion, t.StepID, t.RunID, t.EventID, t.IdemKey, t.DeliverTo, t.CreatedAt, t.Body, t.Partition)
+			t.FlowID, t.FlowVersion, t.StepID, t.RunID, t.EventID, t.IdemKey, t.DeliverTo, t.CreatedAt, t.Body, t.Partition,
+			string(contract.OutboxDeliver), contract.DeliveryWorkflowPrefix)
 	}
 	for _, w := range c.Webhooks {
 		b.Queue(`WITH d AS (
 				INSERT INTO deliveries (kind, url, body, idem_key, created_at, headers) VALUES ('webhook', $1, $2, $3, $4, COALESCE($6::jsonb, '{}'))
 				ON CONFLICT (idem_key) DO NOTHING RETURNING id)
 			INSERT INTO outbox (partition, kind, workflow_id, payload)
-			SELECT $5, 'deliver', 'delivery-' || d.id, jsonb_build_object('delivery_id', d.id) FROM d`,
-			w.URL, w.Body, w.IdemKey, w.CreatedAt, w.Partition, w.Headers)
+			SELECT $5, $7, $8 || d.id, jsonb_build_object('delivery_id', d.id) FROM d`,
+			w.URL, w.Body, w.IdemKey, w.CreatedAt, w.Partition, w.Headers, string(contract.OutboxDeliver), contract.DeliveryWorkflowPrefix)
 	}
 }
 
@@ -329,7 +335,7 @@ func (c *Changes) queueOutbox(b *pgx.Batch) {
 	parts := make([]int32, n)
 	kinds, ids, payloads := make([]string, n), make([]string, n), make([]string, n)
 	for i, o := range c.Outbox {
-		parts[i], kinds[i], ids[i], payloads[i] = int32(o.Partition), o.Kind, o.WorkflowID, jsonText(o.Payload)
+		parts[i], kinds[i], ids[i], payloads[i] = int32(o.Partition), string(o.Kind), o.WorkflowID, jsonText(o.Payload)
 	}
 	b.Queue(`INSERT INTO outbox (partition, kind, workflow_id, payload)
 		SELECT p, k, w, pl::jsonb FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(p, k, w, pl, n) ORDER BY n`,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/flows"
 )
 
@@ -35,6 +36,7 @@ type ScoreRow struct {
 	Engagement     float64
 	EngagementAsOf time.Time
 	Band           string
+	BandColor      string
 	ProfileRules   map[string]float64
 }
 
@@ -59,11 +61,11 @@ type RunRow struct {
 	FlowID         string
 	FlowVersion    int
 	ContactID      string
-	Status         string
+	Status         contract.RunStatus
 	StepID         string
 	WaitSeq        int
 	SignalledSeq   int // the wait the run was last signalled for
-	WaitKind       string
+	WaitKind       contract.WaitKind
 	WaitEvent      string
 	WaitUntil      *time.Time
 	TriggerEventID string
@@ -195,12 +197,12 @@ func LoadStatesWith(ctx context.Context, tx pgx.Tx, ids []string, q StateQuery) 
 	}
 
 	batch := &pgx.Batch{}
-	batch.Queue(`SELECT contact_id, model, score::float8, profile::float8, engagement::float8, engagement_as_of, band, profile_rules
+	batch.Queue(`SELECT contact_id, model, score::float8, profile::float8, engagement::float8, engagement_as_of, band, profile_rules, band_color
 		FROM scores WHERE contact_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id string
 			s := &ScoreRow{}
-			if err := rows.Scan(&id, &s.Model, &s.Score, &s.Profile, &s.Engagement, &s.EngagementAsOf, &s.Band, &s.ProfileRules); err != nil {
+			if err := rows.Scan(&id, &s.Model, &s.Score, &s.Profile, &s.Engagement, &s.EngagementAsOf, &s.Band, &s.ProfileRules, &s.BandColor); err != nil {
 				return err
 			}
 			if s.ProfileRules == nil {

@@ -5,6 +5,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 const (
@@ -24,15 +26,6 @@ const (
 	PartitionWorkflowTaskTimeout = 4 * time.Second
 )
 
-// Error types of activity failures that are not retried: a batch that
-// fails as a whole for a reason retrying cannot fix (events that fail are
-// quarantined inside the activity and never get here), and a run whose
-// resume failed and could not even be recorded as failed.
-const (
-	ErrPermanentApply  = "PermanentApplyFailure"
-	ErrPermanentResume = "PermanentResumeFailure"
-)
-
 // PartitionWorkflow applies the events and due changes of one partition of
 // contacts, in batches, for ever. It is woken by SignalWake when events
 // arrive, by a timer at the partition's next due time, and every
@@ -49,7 +42,7 @@ const (
 // A batch refused as another deployment's work (ErrForeignDeployment: two
 // deployments share the task queue) ends the workflow: no worker of this
 // deployment will ever take it, and its own deployment starts it again.
-func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
+func PartitionWorkflow(ctx workflow.Context, in contract.PartitionInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
 		HeartbeatTimeout:    5 * time.Second, // a dead worker's batch is retried within seconds
@@ -62,13 +55,13 @@ func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 			MaximumInterval:    2 * time.Second,
 		},
 	})
-	wake := workflow.GetSignalChannel(ctx, SignalWake)
+	wake := workflow.GetSignalChannel(ctx, contract.SignalWake)
 	failures := 0
 	for i := 0; i < partitionIterations; i++ {
 		for wake.ReceiveAsync(nil) {
 		}
-		var res ApplyResult
-		if err := workflow.ExecuteActivity(ctx, ActivityApplyPartition, ApplyInput{Partition: in.Partition, Deployment: in.Deployment}).Get(ctx, &res); err != nil {
+		var res contract.BatchResult
+		if err := workflow.ExecuteActivity(ctx, contract.ActivityApplyPartition, contract.ApplyInput{Partition: in.Partition, Deployment: in.Deployment}).Get(ctx, &res); err != nil {
 			if ForeignDeployment(err) {
 				return err // no worker of this deployment will ever take it
 			}
@@ -107,5 +100,5 @@ func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 	}
 	for wake.ReceiveAsync(nil) {
 	}
-	return workflow.NewContinueAsNewError(ctx, PartitionWorkflowName, in)
+	return workflow.NewContinueAsNewError(ctx, contract.PartitionWorkflowName, in)
 }
