@@ -230,7 +230,7 @@ func (s *server) getScoreHistory(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("contact_id")
 	v, models, err := s.contactView(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
+		s.contactNotFound(w, r, id)
 		return
 	}
 	if err != nil {

@@ -179,6 +179,12 @@ func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now ti
 	if err != nil {
 		return nil, err
 	}
+	// An event appended for a contact while it was being merged away
+	// (after the merge moved its events, before it committed) goes to the
+	// survivor's partition instead of recreating the merged contact.
+	if events, err = store.RedirectMerged(ctx, tx, events); err != nil {
+		return nil, err
+	}
 	// Events committed after the caller read the clock (moments ago) are
 	// applied at or after their arrival, so that windows count them. A
 	// clock far behind (a test's) is left alone.

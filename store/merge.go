@@ -365,3 +365,39 @@ func RecordMerge(ctx context.Context, tx pgx.Tx, from, into, reason string, at t
 	}
 	return n, nil
 }
+
+// RedirectMerged moves the pending events among events whose contact was
+// merged into another (appended while the merge was committing) to the
+// survivor and its partition, and returns the others. The events are the
+// ones PendingEvents locked.
+func RedirectMerged(ctx context.Context, tx pgx.Tx, events []EventRow) ([]EventRow, error) {
+	if len(events) == 0 {
+		return events, nil
+	}
+	ids := make([]string, 0, len(events))
+	for _, e := range events {
+		ids = append(ids, e.ContactID)
+	}
+	// Lock the contacts first (in id order, as LoadStates does): a merge
+	// of one of them that is committing holds its row, and once it has
+	// committed the check below sees it.
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM contacts WHERE id = ANY($1) ORDER BY id FOR UPDATE`, ids); err != nil {
+		return nil, fmt.Errorf("error locking the contacts of pending events: %w", err)
+	}
+	merged, err := resolveMerged(ctx, tx, ids)
+	if err != nil || len(merged) == 0 {
+		return events, err
+	}
+	kept := events[:0:0]
+	for _, e := range events {
+		into, ok := merged[e.ContactID]
+		if !ok {
+			kept = append(kept, e)
+			continue
+		}
+		if _, err := tx.Exec(ctx, `UPDATE events SET contact_id = $2, partition = $3 WHERE seq = $1`, e.Seq, into, PartitionOf(into)); err != nil {
+			return nil, fmt.Errorf("error moving event %q to %q, which %q was merged into: %w", e.ID, into, e.ContactID, err)
+		}
+	}
+	return kept, nil
+}
