@@ -171,7 +171,7 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("contact_id")
 	v, models, err := s.contactView(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
+		s.contactNotFound(w, r, id)
 		return
 	}
 	if err != nil {
@@ -230,7 +230,7 @@ func (s *server) getScoreHistory(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("contact_id")
 	v, models, err := s.contactView(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
+		s.contactNotFound(w, r, id)
 		return
 	}
 	if err != nil {
@@ -501,7 +501,7 @@ func (s *server) existingContact(w http.ResponseWriter, r *http.Request) (string
 		return "", false
 	}
 	if !ok {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
+		s.contactNotFound(w, r, id)
 		return "", false
 	}
 	return id, true
