@@ -26,6 +26,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
 )
@@ -108,6 +109,7 @@ type route struct {
 
 type server struct {
 	cfg          Config
+	engine       *engine.Engine // for merges, which replay histories through the core
 	log          zerolog.Logger
 	integrations integrations
 	protector    *protector
@@ -125,6 +127,9 @@ func New(cfg Config) http.Handler {
 		cfg.ContactWait = DefaultContactWait
 	}
 	s := &server{cfg: cfg, log: cfg.Log, integrations: newIntegrations(cfg.Integrations), protector: newProtector(cfg.Limits, time.Now)}
+	if cfg.Store != nil {
+		s.engine = engine.New(cfg.Store, "", cfg.Log)
+	}
 	routes := s.routes()
 	mux := http.NewServeMux()
 	allowed := map[string][]string{}
@@ -247,7 +252,9 @@ func (s *server) routes() []route {
 		{"GET", "/v1/deliveries", admin, s.getDeliveries},
 		{"POST", "/v1/deliveries/{id}/retry", admin, s.retryDelivery},
 
+		{"POST", "/v1/contacts/{contact_id}/merge", admin, s.mergeContacts},
 		{"POST", "/v1/definitions", admin, s.postDefinitions},
+		{"POST", "/v1/definitions/preview", admin, s.previewDefinitions},
 		{"GET", "/v1/definitions", admin, s.listDefinitions},
 		{"GET", "/v1/definitions/{id}", admin, s.getDefinition},
 		{"POST", "/v1/definitions/{id}/pause", admin, s.setDefinitionStatus("paused")},

@@ -20,24 +20,10 @@ const requestFile = "request"
 // documents may refer to (published and paused ones). A stored body that no
 // longer decodes is left out and logged.
 func (s *server) publishedCatalog(ctx context.Context) (*flows.Catalog, error) {
-	defs, err := s.cfg.Store.Definitions(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var docs []flows.Document
-	for _, d := range defs {
-		if d.Status == "archived" {
-			continue
-		}
-		decoded, errs := flows.Decode(d.ID, d.Body)
-		if len(errs) > 0 {
-			s.log.Warn().Str("definition", d.ID).Int("version", d.CurrentVersion).Str("errors", errs.Error()).
-				Msg("a published definition no longer decodes; leaving it out of validation")
-			continue
-		}
-		docs = append(docs, decoded...)
-	}
-	return flows.NewCatalog(docs), nil
+	return engine.KnownCatalog(ctx, s.cfg.Store, func(id string, version int, errs flows.Errors) {
+		s.log.Warn().Str("definition", id).Int("version", version).Str("errors", errs.Error()).
+			Msg("a published definition no longer decodes; leaving it out of validation")
+	})
 }
 
 func flowDetails(errs flows.Errors) []detail {

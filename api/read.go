@@ -174,7 +174,7 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
 		if s.gone(w, r, id) {
 			return
 		}
-		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
+		s.contactNotFound(w, r, id)
 		return
 	}
 	if err != nil {
@@ -236,7 +236,7 @@ func (s *server) getScoreHistory(w http.ResponseWriter, r *http.Request) {
 		if s.gone(w, r, id) {
 			return
 		}
-		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
+		s.contactNotFound(w, r, id)
 		return
 	}
 	if err != nil {
@@ -511,7 +511,7 @@ func (s *server) existingContact(w http.ResponseWriter, r *http.Request) (string
 		if s.gone(w, r, id) {
 			return "", false
 		}
-		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
+		s.contactNotFound(w, r, id)
 		return "", false
 	}
 	return id, true

@@ -133,6 +133,13 @@ func segmentMessage(typ string, raw *strictjson.Node, path string, req segmentRe
 	} else if msg := checkID(e.ContactID); msg != "" {
 		p.add(field(path, "userId"), "%s", msg)
 	}
+	if userID != "" && anonID != "" && anonID != userID {
+		// The visitor was anonymous before: its contact joins this one.
+		if msg := checkID(anonID); msg != "" {
+			p.add(field(path, "anonymousId"), "%s", msg)
+		}
+		e.MergeFrom, e.MergeReason = anonID, store.MergeIdentify
+	}
 	if id, ok := str(m, "messageId", path, p); ok && strings.TrimSpace(id) != "" {
 		if msg := checkID(id); msg != "" {
 			p.add(field(path, "messageId"), "%s", msg)
@@ -240,7 +247,8 @@ func segmentMessage(typ string, raw *strictjson.Node, path string, req segmentRe
 			e.Properties = map[string]any{}
 		}
 	case "alias":
-		// Contacts are not merged: the alias is recorded as an event.
+		// The previous id's contact is merged into this one (queued with
+		// the event, done before the contact's next events apply).
 		e.Type = "alias"
 		prev := segmentID(m, "previousId", path, p)
 		if prev == "" {
@@ -249,6 +257,9 @@ func segmentMessage(typ string, raw *strictjson.Node, path string, req segmentRe
 			p.add(field(path, "previousId"), "%s", msg)
 		}
 		e.Properties = map[string]any{"previous_id": prev}
+		if prev != "" && prev != e.ContactID {
+			e.MergeFrom, e.MergeReason = prev, store.MergeAlias
+		}
 	}
 	return e
 }

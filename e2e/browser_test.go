@@ -102,7 +102,8 @@ func (p *flakyProxy) count(key string) int {
 // pointed at leadflow (settings served by leadflow, CORS, text/plain bodies
 // with the write key, the standard and the batching dispatchers, retries
 // after a 503): the anonymous visitor's page views and clicks score their
-// anonymous contact, and after identify the known user scores too.
+// anonymous contact; identify merges it into the known user, whose score
+// and explanation then hold both.
 func TestBrowserTrackingScript(t *testing.T) {
 	t.Parallel()
 	chromium := chromiumPath()
@@ -175,18 +176,33 @@ func TestBrowserTrackingScript(t *testing.T) {
 	}
 	expect := func(v visit, userID string) {
 		t.Helper()
-		// Anonymous: page (+1, pricing +5) and the demo request (+10).
-		anon := st.eventually(v.AnonymousID, 20*time.Second, func(c contact) bool { return c.Scores["web"].Score == 16 })
-		require.Equal(t, "hot", anon.Scores["web"].Band)
-		// Known: company known (+2), page (+6), demo (+10); the retried
-		// request's events were stored once.
-		known := st.eventually(userID, 20*time.Second, func(c contact) bool { return c.Scores["web"].Score == 18 })
+		// The anonymous visitor scored page (+1, pricing +5) and the demo
+		// request (+10); identify merges that contact into the known one,
+		// whose score is re-derived from both histories: company known
+		// (+2), twice page (+6) and demo (+10). The retried request's events
+		// were stored once.
+		known := st.eventually(userID, 20*time.Second, func(c contact) bool { return c.Scores["web"].Score == 34 })
 		require.Equal(t, userID+"@acme.example", known.Email)
 		require.Equal(t, "Acme", known.Fields["company"])
+		require.Equal(t, "hot", known.Scores["web"].Band)
 		time.Sleep(300 * time.Millisecond)
 		st.settled()
 		again, _ := st.contact(userID)
-		require.Equal(t, 18.0, again.Scores["web"].Score, "no event counted twice")
+		require.Equal(t, 34.0, again.Scores["web"].Score, "no event counted twice")
+		// The merged history explains the score: both visits' rules.
+		entries, totals := st.history(userID)
+		require.Equal(t, 34.0, totals["web"])
+		pricing := 0
+		for _, e := range entries {
+			if e.RuleID == "pricing" {
+				pricing++
+			}
+		}
+		require.Equal(t, 2, pricing, "the pricing visit before sign-up and the one after")
+		// The anonymous id keeps answering: it redirects to the known contact.
+		anon, code := st.contact(v.AnonymousID)
+		require.Equal(t, 200, code)
+		require.Equal(t, userID, anon.ContactID)
 	}
 
 	// One event per request (the library's default).

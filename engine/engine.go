@@ -15,12 +15,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
+	"github.com/leadflow/leadflow/contact"
 	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
@@ -66,6 +66,9 @@ const (
 func (e *Engine) ApplyPartition(ctx context.Context, partition int, now time.Time, limit int) (contract.BatchResult, error) {
 	res := contract.BatchResult{Partition: partition}
 	start := time.Now()
+	if err := e.mergeQueued(ctx, partition, now); err != nil {
+		return res, err
+	}
 	var rep applyReport
 	err := e.Store.InTx(ctx, func(tx pgx.Tx) error {
 		return protect(func() error {
@@ -122,7 +125,7 @@ type unit struct {
 
 // batch is what one ApplyPartition transaction works on.
 type batch struct {
-	cat   *Catalog
+	cat   *contact.Catalog
 	now   time.Time
 	units []unit
 }
@@ -176,6 +179,12 @@ func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now ti
 	if err != nil {
 		return nil, err
 	}
+	// An event appended for a contact while it was being merged away
+	// (after the merge moved its events, before it committed) goes to the
+	// survivor's partition instead of recreating the merged contact.
+	if events, err = store.RedirectMerged(ctx, tx, events); err != nil {
+		return nil, err
+	}
 	// Events committed after the caller read the clock (moments ago) are
 	// applied at or after their arrival, so that windows count them. A
 	// clock far behind (a test's) is left alone.
@@ -219,44 +228,81 @@ func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now ti
 }
 
 // applyUnits applies the due changes and events of some units of a batch
-// and writes them inside tx.
+// and writes them inside tx: load, contact.ApplyAll per contact (its due
+// changes, then its events in arrival order), write what changed.
 func (e *Engine) applyUnits(ctx context.Context, tx pgx.Tx, b *batch, units []unit) error {
 	ids := make([]string, 0, len(units))
-	var events []store.EventRow
 	for _, u := range units {
 		ids = append(ids, u.contactID)
-		events = append(events, u.events...)
 	}
-	// Arrival order across contacts (a contact's own events already are).
-	sort.SliceStable(events, func(i, j int) bool { return events[i].Seq < events[j].Seq })
-	states, err := store.LoadStates(ctx, tx, ids, b.cat.activityQuery(b.now), b.cat.capQuery(b.now))
+	rows, err := store.LoadStatesWith(ctx, tx, ids, stateQuery(b.cat, b.now))
+	if err != nil {
+		return err
+	}
+	states := loadStates(rows)
+	cat, err := e.cache.withPinned(ctx, tx, b.cat, coreStates(states, ids)...)
 	if err != nil {
 		return err
 	}
 	ch := store.NewChanges(b.now)
 	for _, u := range units {
-		if !u.due {
-			continue
+		l := states[u.contactID]
+		inputs := make([]contact.Input, 0, len(u.events)+1)
+		if u.due {
+			inputs = append(inputs, contact.Due{})
 		}
-		a := e.newApplier(ctx, tx, b.cat, ch, states[u.contactID], b.now)
-		if err := a.applyDue(); err != nil {
+		for _, ev := range u.events {
+			inputs = append(inputs, coreEvent(ev))
+		}
+		fx, err := contact.ApplyAll(l.st, cat, inputs, b.now)
+		if err != nil {
+			var ie *contact.InputError
+			if errors.As(err, &ie) {
+				if ev, ok := ie.Input.(contact.Event); ok {
+					return fmt.Errorf("error applying event %q: %w", ev.ID, ie.Err)
+				}
+			}
 			return fmt.Errorf("error applying due changes of contact %q: %w", u.contactID, err)
 		}
-	}
-	for _, ev := range events {
-		a := e.newApplier(ctx, tx, b.cat, ch, states[ev.ContactID], b.now)
-		if err := a.applyEvent(ev); err != nil {
-			return fmt.Errorf("error applying event %q: %w", ev.ID, err)
+		e.recordEffects(ch, l, fx)
+		for _, ev := range u.events {
+			ch.AppliedEvents = append(ch.AppliedEvents, ev.Seq)
 		}
-		ch.AppliedEvents = append(ch.AppliedEvents, ev.Seq)
-	}
-	for _, id := range ids {
-		a := e.newApplier(ctx, tx, b.cat, ch, states[id], b.now)
-		if err := a.scheduleNextDue(); err != nil {
-			return err
-		}
+		recordState(ch, l)
 	}
 	return ch.Write(ctx, tx)
+}
+
+func coreStates(states map[string]*loaded, ids []string) []*contact.State {
+	out := make([]*contact.State, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, states[id].st)
+	}
+	return out
+}
+
+func coreEvent(ev store.EventRow) contact.Event {
+	return contact.Event{ID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt, Properties: ev.Properties,
+		Email: ev.Email, AccountID: ev.AccountID, Traits: ev.Traits, Tags: ev.Tags}
+}
+
+// observe logs and counts what one application did.
+func (e *Engine) observe(contactID string, fx *contact.Effects) {
+	for _, typ := range fx.StepsExecuted {
+		metrics.FlowStepsExecuted.WithLabelValues(typ).Inc()
+	}
+	for _, l := range fx.Ledger {
+		switch l.Kind {
+		case "engagement", "flow", "profile":
+			metrics.ScoreChanges.WithLabelValues(l.Model).Inc()
+		}
+	}
+	if len(fx.Tasks) > 0 {
+		metrics.CRMTasksCreated.Add(float64(len(fx.Tasks)))
+	}
+	for _, n := range fx.Notes {
+		e.Log.Warn().Str("contact_id", contactID).Msg(n)
+	}
 }
 
 // isolate applies units after their batch failed for good: halves of them
@@ -375,25 +421,31 @@ func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outco
 			if err != nil {
 				return err
 			}
-			states, err := store.LoadStates(ctx, tx, []string{run.ContactID}, cat.activityQuery(now), cat.capQuery(now))
+			rows, err := store.LoadStatesWith(ctx, tx, []string{run.ContactID}, stateQuery(cat, now))
 			if err != nil {
 				return err
 			}
-			st := states[run.ContactID]
-			run = st.Runs[runID] // reloaded under the contact lock
-			if run == nil || run.Status != contract.RunWaiting || run.WaitSeq != waitSeq {
-				return nil // finished or moved on: a stale wake-up
+			l := loadStates(rows)[run.ContactID]
+			if r := l.st.Runs[runID]; r == nil || r.Status != contract.RunWaiting || r.WaitSeq != waitSeq {
+				return nil // finished or moved on (reloaded under the contact lock): a stale wake-up
+			}
+			cat, err = e.cache.withPinned(ctx, tx, cat, l.st)
+			if err != nil {
+				return err
+			}
+			fx, err := contact.Apply(l.st, cat, contact.Resume{RunID: runID, WaitSeq: waitSeq, Outcome: outcome, EventID: eventID}, now)
+			if err != nil {
+				return err
+			}
+			for _, w := range fx.RunWaits {
+				if w.RunID == runID {
+					w := w
+					next = &w
+				}
 			}
 			ch := store.NewChanges(now)
-			a := e.newApplier(ctx, tx, cat, ch, st, now)
-			a.resuming = runID
-			next, err = a.resume(run, outcome, eventID)
-			if err != nil {
-				return err
-			}
-			if err := a.scheduleNextDue(); err != nil {
-				return err
-			}
+			e.recordEffects(ch, l, fx)
+			recordState(ch, l)
 			return ch.Write(ctx, tx)
 		})
 	})
@@ -416,16 +468,4 @@ func (e *Engine) FailRun(ctx context.Context, runID string, cause error, now tim
 		e.Log.Error().Str("run_id", runID).Str("error", store.ErrorText(cause)).Msg("flow run failed for a reason retrying cannot fix")
 	}
 	return nil
-}
-
-func dedupe(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := ids[:0:0]
-	for _, id := range ids {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
-	return out
 }

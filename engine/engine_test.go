@@ -220,3 +220,26 @@ func TestFrequencyCountsEventsNewerThanTheClock(t *testing.T) {
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM score_ledger WHERE rule_id = 'three-visits'`))
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM score_ledger WHERE rule_id = 'three-visits' AND event_id = 'v2'`))
 }
+
+// A frequency rule with no window counts events of any age: the store loads
+// past events bounded by how many the count needs, not by a year. The band
+// a score falls in is stored with its colour.
+func TestFrequencyWithoutWindowCountsAnyTimeAndBandColour(t *testing.T) {
+	t.Parallel()
+	b := setup(t, `[{"kind": "score_model", "id": "loyal", "name": "Loyal",
+ "bands": [{"name": "new", "min": -100, "color": "grey"}, {"name": "loyal", "min": 50, "color": "gold"}],
+ "engagement": [
+   {"id": "order", "on": {"type": "event", "event": "order"}, "points": 1},
+   {"id": "third-order-ever", "on": {"type": "event", "event": "order"}, "points": 100, "frequency": {"count": 3}}]}]`)
+	start := b.now
+	for i, age := range []time.Duration{900 * 24 * time.Hour, 500 * 24 * time.Hour, 0} {
+		b.now = start.Add(-age)
+		b.send(t, store.EventRow{ID: fmt.Sprintf("o%d", i), ContactID: "liv", Type: "order", OccurredAt: b.now})
+		b.applyAll(t)
+	}
+	b.now = start
+	score, band := b.score(t, "liv", "loyal")
+	require.Equal(t, 103.0, score, "the third order pays, with the first two 900 and 500 days old")
+	require.Equal(t, "loyal", band)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM scores WHERE contact_id = 'liv' AND band_color = 'gold'`))
+}

@@ -45,3 +45,29 @@ func PublishShipped(ctx context.Context, s *store.Store) ([]store.PublishResult,
 	}
 	return Publish(ctx, s, all)
 }
+
+// KnownCatalog decodes the definitions already in the database that new
+// documents may refer to (published and paused ones, not archived), for
+// validating drafts before they are published or previewed. A stored body
+// that no longer decodes is left out and reported to skipped.
+func KnownCatalog(ctx context.Context, s *store.Store, skipped func(id string, version int, errs flows.Errors)) (*flows.Catalog, error) {
+	defs, err := s.Definitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var docs []flows.Document
+	for _, d := range defs {
+		if d.Status == "archived" {
+			continue
+		}
+		decoded, errs := flows.Decode(d.ID, d.Body)
+		if len(errs) > 0 {
+			if skipped != nil {
+				skipped(d.ID, d.CurrentVersion, errs)
+			}
+			continue
+		}
+		docs = append(docs, decoded...)
+	}
+	return flows.NewCatalog(docs), nil
+}

@@ -47,23 +47,40 @@ func ExpiredPoints(d *Decay, grants []Grant, now time.Time) (expired float64, ne
 // NextDecayCrossing returns, for a half-life model, the earliest whole
 // second after asOf at which the total the engine computes,
 // RoundPoints(profile + DecayedEngagement(decay, engagement, asOf, t)),
-// falls below the highest mark at or below the current total — a band's
-// min, a threshold's score or its re-arm mark — so that the engine can set
-// a timer to move the contact's band or re-arm the threshold at that exact
-// time. It returns false for no half-life, no positive engagement, no mark
-// below the total, or a mark the score never falls below (the profile part
-// alone reaches it).
-func NextDecayCrossing(m *ScoreModel, profile, engagement float64, asOf time.Time) (time.Time, bool) {
-	if m == nil || m.Decay == nil || m.Decay.HalfLife.Duration <= 0 || engagement <= 0 {
+// crosses the nearest mark: a band's min, a threshold's score or its re-arm
+// mark, or one of the extra marks (the scores flows and segments compare
+// with) — so that the engine can set a timer to move the contact's band,
+// fire or re-arm the threshold, raise the crossing or change the segment at
+// that exact time. Positive engagement decays down: the crossing is when
+// the total falls below the highest mark at or below it. Negative
+// engagement decays up, towards the profile part: the crossing is when the
+// total reaches the lowest mark above it. It returns false for no
+// half-life, no engagement, or no mark the total ever crosses.
+func NextDecayCrossing(m *ScoreModel, profile, engagement float64, asOf time.Time, marks ...float64) (time.Time, bool) {
+	return NextDecayCrossingAfter(m, profile, engagement, asOf, asOf, marks...)
+}
+
+// NextDecayCrossingAfter is NextDecayCrossing from the time from (at or
+// after asOf) on: the engagement is still as of asOf, and the crossing is
+// that of the nearest mark to the total at from.
+func NextDecayCrossingAfter(m *ScoreModel, profile, engagement float64, asOf, from time.Time, marks ...float64) (time.Time, bool) {
+	if m == nil || m.Decay == nil || m.Decay.HalfLife.Duration <= 0 || engagement == 0 {
 		return time.Time{}, false
+	}
+	if from.Before(asOf) {
+		from = asOf
 	}
 	total := func(t time.Time) float64 {
 		return RoundPoints(profile + DecayedEngagement(m.Decay, engagement, asOf, t))
 	}
-	now := total(asOf)
-	mark, found := math.Inf(-1), false
+	now := total(from)
+	up := engagement < 0
+	mark, found := 0.0, false
 	consider := func(x float64) {
-		if x <= now && x > mark {
+		switch {
+		case !up && x <= now && (!found || x > mark):
+			mark, found = x, true
+		case up && x > now && (!found || x < mark):
 			mark, found = x, true
 		}
 	}
@@ -76,24 +93,32 @@ func NextDecayCrossing(m *ScoreModel, profile, engagement float64, asOf time.Tim
 			consider(*th.RearmBelow)
 		}
 	}
-	if !found || RoundPoints(profile) >= mark {
+	for _, x := range marks {
+		consider(x)
+	}
+	if !found || (!up && RoundPoints(profile) >= mark) || (up && RoundPoints(profile) < mark) {
 		return time.Time{}, false
 	}
-	base := asOf.Truncate(time.Second)
+	base := from.Truncate(time.Second)
 	at := func(k int64) time.Time { return base.Add(time.Duration(k) * time.Second) }
-	below := func(k int64) bool { return total(at(k)) < mark }
+	crossed := func(k int64) bool {
+		if up {
+			return total(at(k)) >= mark
+		}
+		return total(at(k)) < mark
+	}
 	const maxSeconds = int64(math.MaxInt64/int64(time.Second)) / 2
 	hi := int64(1)
-	for !below(hi) {
+	for !crossed(hi) {
 		if hi > maxSeconds {
 			return time.Time{}, false
 		}
 		hi *= 2
 	}
-	lo := hi / 2 // below(lo) is false, or lo == 0
+	lo := hi / 2 // crossed(lo) is false, or lo == 0
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
-		if below(mid) {
+		if crossed(mid) {
 			hi = mid
 		} else {
 			lo = mid

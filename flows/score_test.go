@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -231,4 +232,55 @@ func TestNextDecayCrossing(t *testing.T) {
 	require.False(t, ok, "expiry decay")
 	_, ok = NextDecayCrossing(nil, 10, 60, asOf)
 	require.False(t, ok)
+}
+
+// Negative engagement decays up towards the profile part: the crossing is
+// when the total first reaches the lowest mark above it; extra marks (the
+// scores flows and segments compare with) are crossed like bands.
+func TestNextDecayCrossingUpAndExtraMarks(t *testing.T) {
+	t.Parallel()
+	asOf := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	m := &ScoreModel{Decay: &Decay{HalfLife: Duration{Day}},
+		Bands: []Band{{Name: "cold", Min: -1000}, {Name: "warm", Min: 10}}}
+	// -40 rises to -20.00 (rounded) after 86,369 s; warm (10) is never
+	// reached with no profile points.
+	at, ok := NextDecayCrossing(m, 0, -40, asOf, -20)
+	require.True(t, ok)
+	require.Equal(t, asOf.Add(86369*time.Second), at)
+	_, ok = NextDecayCrossing(m, 0, -40, asOf)
+	require.False(t, ok, "no mark between -40 and 0")
+	// 5 + 40 falls to 35.00 (so "gt 35" turns false: mark 35.01) after
+	// 35,839 s.
+	at, ok = NextDecayCrossing(m, 5, 40, asOf, 35.01)
+	require.True(t, ok)
+	require.Equal(t, asOf.Add(35839*time.Second), at)
+	// From a later time the nearest mark is the one below the total then.
+	from := asOf.Add(40000 * time.Second)
+	at, ok = NextDecayCrossingAfter(m, 5, 40, asOf, from, 35.01)
+	require.True(t, ok)
+	require.True(t, at.After(from))
+	require.Less(t, RoundPoints(5+DecayedEngagement(m.Decay, 40, asOf, at)), 10.0)
+}
+
+// A profile rule that depends on its own model's score through another
+// model or a segment is refused: the score could never settle.
+func TestProfileLoopRefused(t *testing.T) {
+	t.Parallel()
+	docs, errs := Decode("loop.json", []byte(`[
+{"kind": "score_model", "id": "a", "name": "A", "profile": [{"id": "b-high", "when": {"score": {"model": "b", "op": "gte", "value": 10}}, "points": 5}]},
+{"kind": "segment", "id": "a-fans", "name": "A fans", "rule": {"score": {"model": "a", "op": "gte", "value": 5}}},
+{"kind": "score_model", "id": "b", "name": "B", "profile": [{"id": "fan", "when": {"segment": "a-fans"}, "points": 10}]},
+{"kind": "score_model", "id": "c", "name": "C", "profile": [{"id": "b-high", "when": {"band": {"model": "b", "in": ["x"]}}, "points": 1}],
+ "bands": [{"name": "x", "min": 0, "color": "red"}]}
+]`))
+	require.Empty(t, errs)
+	verrs := Validate("loop.json", docs, nil)
+	var msgs []string
+	for _, e := range verrs {
+		if strings.Contains(e.Error(), "in a loop") {
+			msgs = append(msgs, e.Error())
+		}
+	}
+	require.Len(t, msgs, 2, "%v", verrs)
+	require.Contains(t, msgs[0], "model a → model b → segment a-fans → model a")
 }

@@ -120,3 +120,14 @@ var requiredFieldHints = map[string]string{
 	"timezone":   `name the IANA time zone the cron is read in, e.g. "timezone": "Europe/Rome"`,
 	"top":        `give how many leads to send, e.g. "top": 20`,
 }
+
+// StepTypes returns every step type of the language, in documentation order.
+func StepTypes() []string { return append([]string(nil), stepTypes...) }
+
+// TriggerTypes returns every trigger type of the language, in documentation
+// order.
+func TriggerTypes() []string { return append([]string(nil), triggerTypes...) }
+
+// ConditionForms returns every form a condition takes (the key that says
+// which one it is: all, any, not, field, tag, segment, score, band, events).
+func ConditionForms() []string { return append([]string(nil), conditionForms...) }

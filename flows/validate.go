@@ -1253,6 +1253,89 @@ func (v *validation) segmentCycle(id string) []string {
 	return walk(id)
 }
 
+// profileLoop returns a loop through which a profile rule of model (its
+// condition c) depends on the model's own score again — through other
+// models' profile rules and segments — or nil. (A rule reading its own
+// model's score or bands directly is reported apart.)
+func (v *validation) profileLoop(model string, c *Condition) []string {
+	type node struct{ kind, id string }
+	name := func(n node) string { return n.kind + " " + n.id }
+	refs := func(c *Condition) []node {
+		var out []node
+		var walk func(c *Condition)
+		walk = func(c *Condition) {
+			if c == nil {
+				return
+			}
+			if c.Segment != "" {
+				out = append(out, node{"segment", c.Segment})
+			}
+			if c.Score != nil && c.Score.Model != "" {
+				out = append(out, node{"model", c.Score.Model})
+			}
+			if c.Band != nil && c.Band.Model != "" {
+				out = append(out, node{"model", c.Band.Model})
+			}
+			for i := range c.All {
+				walk(&c.All[i])
+			}
+			for i := range c.Any {
+				walk(&c.Any[i])
+			}
+			walk(c.Not)
+		}
+		walk(c)
+		return out
+	}
+	next := func(n node) []node {
+		var out []node
+		switch n.kind {
+		case "segment":
+			if s := v.segmentByID(n.id); s != nil {
+				out = refs(&s.Rule)
+			}
+		case "model":
+			if m := v.modelByID(n.id); m != nil {
+				for i := range m.Profile {
+					out = append(out, refs(&m.Profile[i].When)...)
+				}
+			}
+		}
+		return out
+	}
+	start := node{"model", model}
+	seen := map[node]bool{}
+	var path []string
+	var walk func(n node) []string
+	walk = func(n node) []string {
+		if n == start {
+			return append(slices.Clone(path), name(n))
+		}
+		if seen[n] {
+			return nil
+		}
+		seen[n] = true
+		path = append(path, name(n))
+		for _, m := range next(n) {
+			if loop := walk(m); loop != nil {
+				return loop
+			}
+		}
+		path = path[:len(path)-1]
+		return nil
+	}
+	path = []string{name(start)}
+	for _, n := range refs(c) {
+		if n == start {
+			continue // reported apart
+		}
+		if loop := walk(n); loop != nil {
+			return loop
+		}
+	}
+	return nil
+}
+
 // segmentRefs lists the segments a condition refers to, in order.
 func segmentRefs(c *Condition) []string {
 	var out []string
@@ -1311,6 +1394,9 @@ func (v *validation) scoreModel(m *ScoreModel) {
 		ruleID(r.ID, pp.i(i).f("id"))
 		v.rulePoints(r.Points, pp.i(i).f("points"))
 		v.condition(&r.When, pp.i(i).f("when"), condCtx{model: m.ID})
+		if loop := v.profileLoop(m.ID, &r.When); len(loop) > 0 {
+			v.errf(pp.i(i).f("when"), "profile rules and segments depend on each other in a loop (%s): the score could never settle; break the loop", strings.Join(loop, " → "))
+		}
 	}
 	ep := jpath{{name: "engagement"}}
 	for i := range m.Engagement {

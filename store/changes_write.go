@@ -104,7 +104,7 @@ func (c *Changes) queueAccounts(b *pgx.Batch) {
 }
 
 func (c *Changes) queueScores(b *pgx.Batch) {
-	var contacts, models, bands, rules []string
+	var contacts, models, bands, colors, rules []string
 	var score, profile, engagement []float64
 	var asOf []time.Time
 	for _, id := range sortedKeys(c.ScoresTouched) {
@@ -118,18 +118,20 @@ func (c *Changes) queueScores(b *pgx.Batch) {
 			engagement = append(engagement, s.Engagement)
 			asOf = append(asOf, s.EngagementAsOf)
 			bands = append(bands, s.Band)
+			colors = append(colors, s.BandColor)
 			rules = append(rules, jsonText(s.ProfileRules))
 		}
 	}
 	if len(contacts) == 0 {
 		return
 	}
-	b.Queue(`INSERT INTO scores (contact_id, model, score, profile, engagement, engagement_as_of, band, profile_rules, updated_at)
-		SELECT u.c, u.m, u.s, u.p, u.e, u.a, u.b, u.r::jsonb, $9
-		FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::timestamptz[], $7::text[], $8::text[]) AS u(c, m, s, p, e, a, b, r)
+	b.Queue(`INSERT INTO scores (contact_id, model, score, profile, engagement, engagement_as_of, band, profile_rules, updated_at, band_color)
+		SELECT u.c, u.m, u.s, u.p, u.e, u.a, u.b, u.r::jsonb, $9, u.bc
+		FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[], $5::float8[], $6::timestamptz[], $7::text[], $8::text[], $10::text[]) AS u(c, m, s, p, e, a, b, r, bc)
 		ON CONFLICT (contact_id, model) DO UPDATE SET score = excluded.score, profile = excluded.profile, engagement = excluded.engagement,
-			engagement_as_of = excluded.engagement_as_of, band = excluded.band, profile_rules = excluded.profile_rules, updated_at = excluded.updated_at`,
-		contacts, models, score, profile, engagement, asOf, bands, rules, c.AppliedAt)
+			engagement_as_of = excluded.engagement_as_of, band = excluded.band, profile_rules = excluded.profile_rules, updated_at = excluded.updated_at,
+			band_color = excluded.band_color`,
+		contacts, models, score, profile, engagement, asOf, bands, rules, c.AppliedAt, colors)
 }
 
 func (c *Changes) queueThresholds(b *pgx.Batch) {

@@ -222,3 +222,35 @@ func DefinitionsStamp(ctx context.Context, q pgx.Tx) (string, error) {
 		coalesce(sum(current_version), 0)::text FROM definitions`).Scan(&stamp)
 	return stamp, err
 }
+
+// PublishedDefinition is the current version of a published definition.
+type PublishedDefinition struct {
+	ID      string
+	Kind    string
+	Version int
+	Body    json.RawMessage
+}
+
+// PublishedDefinitions reads the current version of every published
+// (not paused) definition, by id.
+func PublishedDefinitions(ctx context.Context, q pgx.Tx) ([]PublishedDefinition, error) {
+	rows, err := q.Query(ctx, `SELECT d.id, d.kind, d.current_version, v.body FROM definitions d
+		JOIN definition_versions v ON v.id = d.id AND v.version = d.current_version
+		WHERE d.status = 'published' ORDER BY d.id`)
+	if err != nil {
+		return nil, fmt.Errorf("error loading definitions: %w", err)
+	}
+	defer rows.Close()
+	var out []PublishedDefinition
+	for rows.Next() {
+		var d PublishedDefinition
+		if err := rows.Scan(&d.ID, &d.Kind, &d.Version, &d.Body); err != nil {
+			return nil, fmt.Errorf("error reading a definition: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("error loading definitions: %w", err)
+	}
+	return out, nil
+}

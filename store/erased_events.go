@@ -10,7 +10,8 @@ import (
 )
 
 // ErasedContactError says that events name erased contacts: the event at
-// Indexes[k] names one by its Fields[k] ("contact_id" or "email"). Such
+// Indexes[k] names one by its Fields[k] ("contact_id", "anonymous_id": the
+// id an identify or alias says is the same person, or "email"). Such
 // events are never stored (AppendEvents).
 type ErasedContactError struct {
 	Indexes []int
@@ -54,6 +55,9 @@ func erasedEvents(ctx context.Context, tx pgx.Tx, events []EventRow) (*ErasedCon
 			ids = append(ids, e.ContactID)
 		}
 		values = append(values, e.ContactID)
+		if e.MergeFrom != "" {
+			values = append(values, e.MergeFrom)
+		}
 		values = append(values, eventEmails(e)...)
 	}
 	sort.Strings(ids)
@@ -84,9 +88,12 @@ func erasedEvents(ctx context.Context, tx pgx.Tx, events []EventRow) (*ErasedCon
 	}
 	for i, e := range events {
 		field := ""
-		if erased[e.ContactID] {
+		switch {
+		case erased[e.ContactID]:
 			field = "contact_id"
-		} else {
+		case e.MergeFrom != "" && erased[e.MergeFrom]:
+			field = "anonymous_id" // or an alias's previous id: the same person
+		default:
 			for _, m := range eventEmails(e) {
 				if erased[m] {
 					field = "email"

@@ -28,6 +28,12 @@ type EventRow struct {
 	AccountID  *string
 	OccurredAt time.Time
 	ReceivedAt time.Time
+	// MergeFrom is another id the event says is the same person (the
+	// anonymousId of an identified event, the previousId of an alias):
+	// appending the event queues a merge of that contact into ContactID.
+	// Not stored with the event.
+	MergeFrom   string
+	MergeReason string
 	// DecodeErr says why the stored row could not be read back (a number
 	// beyond float64, say): such an event cannot be applied and is
 	// quarantined. Set only by PendingEvents.
@@ -113,6 +119,27 @@ func (s *Store) AppendEvents(ctx context.Context, events []EventRow, policy Conf
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		res.Inserted, res.Duplicates, res.Conflicts, res.Erased = 0, 0, 0, 0
 		clear(parts)
+		// Events naming a contact that was merged go to the contact it
+		// was merged into.
+		ids := make([]string, 0, len(events))
+		for _, e := range events {
+			ids = append(ids, e.ContactID)
+			if e.MergeFrom != "" {
+				ids = append(ids, e.MergeFrom)
+			}
+		}
+		merged, err := resolveMerged(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		for i := range events {
+			if into, ok := merged[events[i].ContactID]; ok {
+				events[i].ContactID = into
+			}
+			if into, ok := merged[events[i].MergeFrom]; ok && into == events[i].ContactID {
+				events[i].MergeFrom = "" // already one contact
+			}
+		}
 		erased, err := erasedEvents(ctx, tx, events)
 		if err != nil {
 			return err
@@ -155,6 +182,25 @@ func (s *Store) AppendEvents(ctx context.Context, events []EventRow, policy Conf
 		}
 		if err := br.Close(); err != nil {
 			return fmt.Errorf("error appending events: %w", err)
+		}
+		var merges []MergeRequest
+		seen := map[MergeRequest]bool{}
+		old := map[int]bool{}
+		for _, i := range again {
+			old[i] = true
+		}
+		for i, e := range events {
+			if old[i] || res.Outcomes[i] == EventErased || e.MergeFrom == "" || e.MergeFrom == e.ContactID {
+				continue
+			}
+			r := MergeRequest{From: e.MergeFrom, Into: e.ContactID, Reason: e.MergeReason}
+			if !seen[r] {
+				seen[r] = true
+				merges = append(merges, r)
+			}
+		}
+		if err := queueMerges(ctx, tx, merges); err != nil {
+			return err
 		}
 		if len(again) == 0 {
 			return nil

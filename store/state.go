@@ -36,6 +36,7 @@ type ScoreRow struct {
 	Engagement     float64
 	EngagementAsOf time.Time
 	Band           string
+	BandColor      string
 	ProfileRules   map[string]float64
 }
 
@@ -90,6 +91,26 @@ type ContactState struct {
 	Activity   []ActivityRow            // oldest first
 	// CapGrants are recent positive grants of capped rules and steps.
 	CapGrants []CapGrant
+	// ExpiringGrants are the unexpired grants of the models StateQuery
+	// names (expire_after decay), oldest first.
+	ExpiringGrants []ExpiringGrant
+}
+
+// ExpiringGrant is an unexpired ledger entry with an expiry.
+type ExpiringGrant struct {
+	LedgerID  int64
+	Model     string
+	Points    float64
+	At        time.Time
+	ExpiresAt time.Time
+}
+
+// StateQuery says what LoadStatesWith loads besides the contact's rows:
+// past events, capped grants and the unexpired grants of ExpiringModels.
+type StateQuery struct {
+	Activity       ActivityQuery
+	Caps           CapQuery
+	ExpiringModels []string
 }
 
 // CapGrant is a positive ledger entry of a capped rule or step.
@@ -130,6 +151,13 @@ func ThresholdKey(model, thresholdID string) string { return model + "/" + thres
 // do not exist yet come back with Exists false), with the past events and
 // capped grants evaluation needs.
 func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activity ActivityQuery, caps CapQuery) (map[string]*ContactState, error) {
+	return LoadStatesWith(ctx, tx, ids, StateQuery{Activity: activity, Caps: caps})
+}
+
+// LoadStatesWith locks and loads the contacts with the given ids, with what
+// q asks for.
+func LoadStatesWith(ctx context.Context, tx pgx.Tx, ids []string, q StateQuery) (map[string]*ContactState, error) {
+	activity, caps := q.Activity, q.Caps
 	ids = append([]string(nil), ids...)
 	sort.Strings(ids) // lock in a fixed order: no deadlocks between transactions
 	out := make(map[string]*ContactState, len(ids))
@@ -169,12 +197,12 @@ func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activity ActivityQ
 	}
 
 	batch := &pgx.Batch{}
-	batch.Queue(`SELECT contact_id, model, score::float8, profile::float8, engagement::float8, engagement_as_of, band, profile_rules
+	batch.Queue(`SELECT contact_id, model, score::float8, profile::float8, engagement::float8, engagement_as_of, band, profile_rules, band_color
 		FROM scores WHERE contact_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id string
 			s := &ScoreRow{}
-			if err := rows.Scan(&id, &s.Model, &s.Score, &s.Profile, &s.Engagement, &s.EngagementAsOf, &s.Band, &s.ProfileRules); err != nil {
+			if err := rows.Scan(&id, &s.Model, &s.Score, &s.Profile, &s.Engagement, &s.EngagementAsOf, &s.Band, &s.ProfileRules, &s.BandColor); err != nil {
 				return err
 			}
 			if s.ProfileRules == nil {
@@ -251,6 +279,21 @@ func LoadStates(ctx context.Context, tx pgx.Tx, ids []string, activity ActivityQ
 				}
 				g.Key = ref.Key()
 				out[id].CapGrants = append(out[id].CapGrants, g)
+			}
+			return rows.Err()
+		})
+	}
+	if len(q.ExpiringModels) > 0 {
+		batch.Queue(`SELECT contact_id, id, model, points::float8, at, expires_at FROM score_ledger
+			WHERE contact_id = ANY($1) AND model = ANY($2) AND expires_at IS NOT NULL AND NOT expired ORDER BY id`,
+			ids, q.ExpiringModels).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var id string
+				var g ExpiringGrant
+				if err := rows.Scan(&id, &g.LedgerID, &g.Model, &g.Points, &g.At, &g.ExpiresAt); err != nil {
+					return err
+				}
+				out[id].ExpiringGrants = append(out[id].ExpiringGrants, g)
 			}
 			return rows.Err()
 		})

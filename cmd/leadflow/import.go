@@ -115,14 +115,7 @@ doubles it.`, stderr)
 	if o.state == "" {
 		o.state = file + ".import-state"
 	}
-	if o.progress == "auto" {
-		o.progress = "log"
-		if f, ok := stderr.(*os.File); ok {
-			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-				o.progress = "bar"
-			}
-		}
-	}
+	o.progress = progressMode(o.progress, stderr)
 	if err := importFile(file, o, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "leadflow import:", err)
 		return 1
@@ -192,7 +185,7 @@ func importFile(file string, o importOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	client := &http.Client{Timeout: 2 * time.Minute}
-	prog := newImportProgress(o.progress, stderr, st.Size, st.Offset, st.Rows)
+	prog := newProgress("import", "rows", o.progress, stderr, st.Size, st.Offset, st.Rows)
 	start := time.Now()
 	startRows := st.Rows
 	for {
@@ -439,57 +432,4 @@ func (b *ndjsonBatches) next() ([]byte, int, int, error) {
 	line := b.line
 	b.line += bytes.Count(body, []byte("\n"))
 	return body, line, n, nil
-}
-
-// importProgress shows how far an import is: a bar redrawn in place on a
-// terminal, a log line every few seconds otherwise.
-type importProgress struct {
-	mode       string
-	w          io.Writer
-	total      int64
-	startBytes int64
-	startRows  int
-	start      time.Time
-	lastLog    time.Time
-}
-
-func newImportProgress(mode string, w io.Writer, total, startBytes int64, startRows int) *importProgress {
-	now := time.Now()
-	return &importProgress{mode: mode, w: w, total: total, startBytes: startBytes, startRows: startRows, start: now, lastLog: now}
-}
-
-func (p *importProgress) update(done int64, rows int) {
-	if p.mode == "none" {
-		return
-	}
-	elapsed := time.Since(p.start).Seconds()
-	rate := float64(rows-p.startRows) / max(elapsed, 1e-3)
-	frac := 1.0
-	if p.total > 0 {
-		frac = float64(done) / float64(p.total)
-	}
-	eta := "?"
-	if done > p.startBytes {
-		left := time.Duration(float64(p.total-done) / (float64(done-p.startBytes) / max(elapsed, 1e-3)) * float64(time.Second))
-		eta = left.Round(time.Second).String()
-	}
-	switch p.mode {
-	case "bar":
-		const width = 30
-		fill := int(frac * width)
-		fmt.Fprintf(p.w, "\r[%s%s] %3.0f%% %d rows  %.0f rows/s  ETA %s   ",
-			strings.Repeat("#", fill), strings.Repeat(".", width-fill), frac*100, rows, rate, eta)
-	case "log":
-		if time.Since(p.lastLog) >= 5*time.Second {
-			p.lastLog = time.Now()
-			fmt.Fprintf(p.w, "import: %d rows (%.0f%%), %.0f rows/s, ETA %s\n", rows, frac*100, rate, eta)
-		}
-	}
-}
-
-func (p *importProgress) done(rows int) {
-	if p.mode == "bar" {
-		p.update(p.total, rows)
-		fmt.Fprintln(p.w)
-	}
 }

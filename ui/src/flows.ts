@@ -9,6 +9,7 @@ import { diffLines, type DiffLine } from "./diff";
 import { createEditor, type DraftError } from "./editor";
 import { currentSession } from "./main";
 import { drawFlow, drawScoreModel, stepsTable, triggerText } from "./canvas";
+import { previewPanel } from "./preview";
 import { empty, fmtTime, h, section, table } from "./dom";
 
 export function flowsPage(main: HTMLElement) {
@@ -195,6 +196,8 @@ export function flowPage(main: HTMLElement, id: string) {
       errors,
       h("div", { class: "actions" }, publish, reset),
       result,
+      h("h3", {}, "Preview before publishing"),
+      previewPanel(() => ed.text()),
     );
   }
 

@@ -1,9 +1,6 @@
-package engine
+package contact
 
-import (
-	"github.com/leadflow/leadflow/flows"
-	"github.com/leadflow/leadflow/store"
-)
+import "github.com/leadflow/leadflow/flows"
 
 // conversion records the contact's conversion in every model that ev
 // converts in (flows.Conversion.Converts; n > 0: ev was derived), with the
@@ -14,13 +11,13 @@ func (a *applier) conversion(ev flows.Event, n int) {
 		if !c.Converts(ev, n != 0) {
 			continue
 		}
-		row := store.ConversionRow{ContactID: a.st.Contact.ID, Model: mv.Model.ID, EventID: ev.ID, EventType: ev.Type,
-			Value: c.Value(ev), OccurredAt: ev.At, At: a.now}
+		cv := Conversion{Model: mv.Model.ID, EventID: ev.ID, EventType: ev.Type, Value: c.Value(ev), OccurredAt: ev.At, At: a.now,
+			LedgerBefore: len(a.fx.Ledger)}
 		if s := a.st.Scores[mv.Model.ID]; s != nil {
-			row.Score, row.Band = s.Score, s.Band
+			cv.Score, cv.Band = s.Score, s.Band
 		} else if b, ok := flows.BandFor(mv.Model, 0); ok {
-			row.Band = b.Name
+			cv.Band = b.Name
 		}
-		a.ch.Convert(row)
+		a.fx.Conversions = append(a.fx.Conversions, cv)
 	}
 }

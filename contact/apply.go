@@ -1,42 +1,105 @@
-package engine
+package contact
 
 import (
-	"context"
+	"fmt"
 	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/leadflow/leadflow/flows"
-	"github.com/leadflow/leadflow/metrics"
-	"github.com/leadflow/leadflow/store"
 )
 
 // maxDerivedEvents bounds the chain of consequences of one change, so that
 // two flows feeding each other cannot loop forever.
 const maxDerivedEvents = 500
 
-// applier applies changes to one contact inside a transaction.
+// Apply applies one input to a contact at now: st becomes the contact's
+// state after it (Clone it first to keep the one before), and the effects
+// it caused are returned, with the contact's next due time. The catalog
+// must hold the flow versions the contact's runs are on
+// (Catalog.MissingFlows). An error means the input cannot be applied to
+// this state (a run on a flow version the catalog lacks, a step that does
+// not exist); st may then be partly changed and must be dropped.
+func Apply(st *State, cat *Catalog, in Input, now time.Time) (*Effects, error) {
+	return ApplyAll(st, cat, []Input{in}, now)
+}
+
+// ApplyAll applies several inputs to a contact at now, one after the
+// other exactly as Apply would, and works out the next due time once, at
+// the end (it costs as much as the rest together): what a shell applying a
+// batch of one contact's inputs at one time wants. The effects of all
+// inputs come back together, in order. An error is an *InputError naming
+// the input that failed.
+func ApplyAll(st *State, cat *Catalog, inputs []Input, now time.Time) (*Effects, error) {
+	fx := &Effects{}
+	scheduled := st.Contact.NextDueAt
+	var last *applier
+	dueApplied := false
+	for i, in := range inputs {
+		a := newApplier(st, cat, now)
+		a.fx, a.scheduled = fx, scheduled
+		var err error
+		switch in := in.(type) {
+		case Event:
+			err = a.applyEvent(in)
+		case *Event:
+			err = a.applyEvent(*in)
+		case Due:
+			a.due, dueApplied = true, true
+			err = a.applyDue()
+		case Resume:
+			var applied bool
+			applied, err = a.applyResume(in)
+			if err == nil && !applied {
+				continue // stale: nothing happens
+			}
+		default:
+			err = fmt.Errorf("unknown input %T", in)
+		}
+		if err != nil {
+			return nil, &InputError{Index: i, Input: in, Err: err}
+		}
+		last = a
+	}
+	if last != nil {
+		last.due = dueApplied
+		last.scheduleNextDue()
+	}
+	return fx, nil
+}
+
+// InputError is an input ApplyAll could not apply.
+type InputError struct {
+	Index int // in the inputs given
+	Input Input
+	Err   error
+}
+
+func (e *InputError) Error() string { return e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// applier applies one input to one contact.
 type applier struct {
-	e        *Engine
-	ctx      context.Context
-	tx       pgx.Tx
 	cat      *Catalog
-	ch       *store.Changes
-	st       *store.ContactState
+	st       *State
 	now      time.Time
+	fx       *Effects
 	resuming string // the run being resumed, whose next wait goes back to its workflow
 
 	// The chain of consequences being applied: its root's id (an event of
-	// the log, or what the engine made up for due changes and resumed
+	// the log, or what the core made up for due changes and resumed
 	// runs), the tuple that identifies it in idempotency keys, and how many
 	// events it has derived so far.
 	root    string
 	rootKey []string
 	derived int
+
+	// scheduled: the contact's due time when the application began; due:
+	// the input is the contact's due changes.
+	scheduled *time.Time
+	due       bool
 
 	queue        []queued
 	processed    int
@@ -46,12 +109,17 @@ type applier struct {
 	waitingNow   map[string]bool    // runs that started waiting while applying this change
 }
 
-func (e *Engine) newApplier(ctx context.Context, tx pgx.Tx, cat *Catalog, ch *store.Changes, st *store.ContactState, now time.Time) *applier {
-	a := &applier{e: e, ctx: ctx, tx: tx, cat: cat, ch: ch, st: st, now: now, settledScore: map[string]float64{}, waitingNow: map[string]bool{}}
+func newApplier(st *State, cat *Catalog, now time.Time) *applier {
+	a := &applier{cat: cat, st: st, now: now, fx: &Effects{}, settledScore: map[string]float64{}, waitingNow: map[string]bool{},
+		scheduled: st.Contact.NextDueAt}
 	for m, s := range st.Scores {
 		a.settledScore[m] = s.Score
 	}
 	return a
+}
+
+func (a *applier) note(format string, args ...any) {
+	a.fx.Notes = append(a.fx.Notes, fmt.Sprintf(format, args...))
 }
 
 // queued is an event waiting in the chain, with its position: 0 for the
@@ -70,8 +138,9 @@ func (a *applier) startChain(root string, key ...string) {
 // every other event of the chain and unambiguous (derivedID).
 func (a *applier) pushDerived(typ string, props map[string]any, kind string, details ...string) {
 	a.derived++
-	a.queue = append(a.queue, queued{n: a.derived,
-		ev: flows.Event{ID: derivedID(a.root, a.derived, kind, details...), Type: typ, At: a.now, Properties: props}})
+	ev := flows.Event{ID: derivedID(a.root, a.derived, kind, details...), Type: typ, At: a.now, Properties: props}
+	a.queue = append(a.queue, queued{n: a.derived, ev: ev})
+	a.fx.Derived = append(a.fx.Derived, ev)
 }
 
 // chainKey is the idempotency key of an effect of the n-th event of the
@@ -82,13 +151,15 @@ func (a *applier) chainKey(kind string, n int, parts ...string) string {
 }
 
 // applyEvent applies one event from the log.
-func (a *applier) applyEvent(ev store.EventRow) error {
+func (a *applier) applyEvent(ev Event) error {
 	a.startChain(ev.ID, "event", ev.ID)
 	ct := &a.st.Contact
+	if ct.Fields == nil {
+		ct.Fields = map[string]any{}
+	}
 	if !a.st.Exists {
 		a.st.Exists = true
 		ct.CreatedAt = a.now
-		a.ch.TouchContact(a.st)
 		a.stateDirty, a.profileDirty = true, true
 		a.pushDerived(flows.EventContactCreated, map[string]any{}, "created")
 	}
@@ -118,32 +189,21 @@ func (a *applier) applyEvent(ev store.EventRow) error {
 		}
 	}
 	if traits, ok := ev.Properties["account_traits"].(map[string]any); ok && ev.Type == "group" && ct.AccountID != "" {
-		if a.ch.AccountTraits == nil {
-			a.ch.AccountTraits = map[string]map[string]any{}
-		}
-		merged := a.ch.AccountTraits[ct.AccountID]
-		if merged == nil {
-			merged = map[string]any{}
-			a.ch.AccountTraits[ct.AccountID] = merged
-		}
-		for k, v := range traits {
-			merged[k] = v
-		}
+		a.fx.AccountTraits = append(a.fx.AccountTraits, AccountTraits{AccountID: ct.AccountID, Traits: traits})
 	}
 	if flows.IsDerivedEventType(ev.Type) {
-		// Events in the log come from clients; the engine's own events are
+		// Events in the log come from clients; the core's own events are
 		// never stored. A client row of a reserved type (accepted before
 		// the API refused them) keeps its contact changes but must not pass
-		// for the engine's event: it starts, scores and wakes nothing.
-		a.e.Log.Warn().Str("contact_id", ct.ID).Str("event_id", ev.ID).Str("type", ev.Type).
-			Msg("event from the log has a type reserved for the engine; applying its contact changes only")
+		// for the core's event: it starts, scores and wakes nothing.
+		a.note("event %q from the log has the type %q reserved for the engine; applying its contact changes only", ev.ID, ev.Type)
 		return a.drain()
 	}
 	props := ev.Properties
 	if props == nil {
 		props = map[string]any{}
 	}
-	a.st.Activity = append(a.st.Activity, store.ActivityRow{Type: ev.Type, At: ev.OccurredAt, Properties: props})
+	a.st.Activity = append(a.st.Activity, flows.Activity{Type: ev.Type, At: ev.OccurredAt, Properties: props})
 	a.stateDirty = true
 	a.queue = append(a.queue, queued{ev: flows.Event{ID: ev.ID, Type: ev.Type, At: ev.OccurredAt, Properties: props}})
 	return a.drain()
@@ -160,14 +220,11 @@ func (a *applier) drain() error {
 		a.queue = a.queue[1:]
 		a.processed++
 		if a.processed > maxDerivedEvents {
-			a.e.Log.Error().Str("contact_id", a.st.Contact.ID).Str("event_id", ev.ID).
-				Msg("too many derived events for one change; flows may be feeding each other in a loop; stopping the chain")
+			a.note("too many derived events for one change (event %q); flows may be feeding each other in a loop; stopping the chain", ev.ID)
 			a.queue = nil
 			return nil
 		}
-		if err := a.engagement(ev, q.n); err != nil {
-			return err
-		}
+		a.engagement(ev, q.n)
 		if err := a.triggerFlows(ev); err != nil {
 			return err
 		}
@@ -190,7 +247,7 @@ func (a *applier) snapshot() *flows.Contact {
 		Fields: ct.Fields, Tags: ct.Tags, Scores: map[string]float64{},
 	}
 	for m, s := range a.st.Scores {
-		c.Scores[m] = s.Score
+		c.Scores[m] = a.exactScore(s)
 	}
 	for seg := range a.st.Segments {
 		c.Segments = append(c.Segments, seg)
@@ -198,6 +255,17 @@ func (a *applier) snapshot() *flows.Contact {
 	sort.Strings(c.Segments)
 	c.Activity = a.st.Activity
 	return c
+}
+
+// exactScore is a score's exact value now: under half-life decay, its
+// engagement decayed to now (what conditions, segments and templates
+// read), whether or not the decay is materialized in the ledger yet.
+func (a *applier) exactScore(s *Score) float64 {
+	mv := a.cat.model(s.Model)
+	if mv == nil || mv.Model.Decay == nil || mv.Model.Decay.HalfLife.Duration <= 0 || !s.EngagementAsOf.Before(a.now) {
+		return s.Score
+	}
+	return flows.RoundPoints(s.Profile + flows.DecayedEngagement(mv.Model.Decay, s.Engagement, s.EngagementAsOf, a.now))
 }
 
 // setField changes a field (or a built-in: email, account_id, stage) and
@@ -242,7 +310,6 @@ func (a *applier) setField(field string, value any) {
 		}
 		old = cur
 	}
-	a.ch.TouchContact(a.st)
 	a.profileDirty, a.stateDirty = true, true
 	a.pushDerived(flows.TriggerFieldChanged, map[string]any{"field": field, "from": old, "to": value}, "field", field)
 }
@@ -254,7 +321,6 @@ func (a *applier) addTag(tag string) {
 	}
 	ct.Tags = append(slices.Clone(ct.Tags), tag)
 	sort.Strings(ct.Tags)
-	a.ch.TouchContact(a.st)
 	a.profileDirty, a.stateDirty = true, true
 	a.pushDerived(flows.TriggerTagAdded, map[string]any{"tag": tag}, "tag+", tag)
 }
@@ -266,56 +332,72 @@ func (a *applier) removeTag(tag string) {
 		return
 	}
 	ct.Tags = slices.Delete(slices.Clone(ct.Tags), i, i+1)
-	a.ch.TouchContact(a.st)
 	a.profileDirty, a.stateDirty = true, true
 	a.pushDerived(flows.TriggerTagRemoved, map[string]any{"tag": tag}, "tag-", tag)
 }
 
 // settle evaluates the consequences of the changes so far: profile scores,
 // bands, thresholds and segment membership. What they cause is queued.
+// Profile rules that read events, segments or scores are recomputed
+// whenever the contact's state changed, until nothing changes more (three
+// passes at most).
 func (a *applier) settle(eventID string) error {
-	if a.profileDirty {
+	for pass := 0; ; pass++ {
+		all := a.profileDirty
+		dynamic := a.cat.anyDynamic && (a.stateDirty || pass > 0)
 		a.profileDirty = false
-		if err := a.rescoreProfile(eventID); err != nil {
-			return err
+		if all || dynamic {
+			a.rescoreProfile(eventID, !all)
+		}
+		scoresChanged := false
+		for _, mv := range a.cat.Models {
+			m := mv.Model
+			s := a.st.Scores[m.ID]
+			if s == nil {
+				continue
+			}
+			old, had := a.settledScore[m.ID]
+			if had && old == s.Score {
+				continue
+			}
+			scoresChanged = true
+			a.settledScore[m.ID] = s.Score
+			a.stateDirty = true
+			if band, ok := flows.BandFor(m, s.Score); ok {
+				s.Band, s.BandColor = band.Name, band.Color
+			} else {
+				s.Band, s.BandColor = "", ""
+			}
+			if err := a.thresholds(mv, old, s.Score, eventID); err != nil {
+				return err
+			}
+			a.crossingEvents(m.ID, old, s.Score)
+		}
+		segmentsChanged := false
+		if a.stateDirty {
+			a.stateDirty = false
+			segmentsChanged = a.evaluateSegments(eventID)
+		}
+		if pass >= 2 || !a.cat.anyDynamic || !(scoresChanged || segmentsChanged) {
+			return nil
 		}
 	}
-	for _, mv := range a.cat.Models {
-		m := mv.Model
-		s := a.st.Scores[m.ID]
-		if s == nil {
-			continue
-		}
-		old, had := a.settledScore[m.ID]
-		if had && old == s.Score {
-			continue
-		}
-		a.settledScore[m.ID] = s.Score
-		a.stateDirty = true
-		if band, ok := flows.BandFor(m, s.Score); ok {
-			s.Band = band.Name
-		} else {
-			s.Band = ""
-		}
-		a.ch.TouchScore(a.st, m.ID)
-		if err := a.thresholds(mv, old, s.Score, eventID); err != nil {
-			return err
-		}
-		a.crossingEvents(m.ID, old, s.Score)
-	}
-	if a.stateDirty {
-		a.stateDirty = false
-		a.evaluateSegments(eventID)
-	}
-	return nil
 }
 
 // crossingEvents raises score_threshold_crossed for every score a published
-// flow listens to on this model that the change crossed.
+// flow or engagement rule listens to on this model that the change crossed.
 func (a *applier) crossingEvents(model string, old, new float64) {
-	seen := map[float64]bool{}
+	var triggers []*flows.Trigger
 	for _, fv := range a.cat.Flows {
-		t := fv.Flow.Trigger
+		triggers = append(triggers, &fv.Flow.Trigger)
+	}
+	for _, mv := range a.cat.Models {
+		for i := range mv.Model.Engagement {
+			triggers = append(triggers, &mv.Model.Engagement[i].On)
+		}
+	}
+	seen := map[float64]bool{}
+	for _, t := range triggers {
 		if t.Type != flows.TriggerScoreThresholdCrossed || t.Model != model || t.Score == nil || seen[*t.Score] {
 			continue
 		}
@@ -335,8 +417,10 @@ func (a *applier) crossingEvents(model string, old, new float64) {
 	}
 }
 
-// evaluateSegments recomputes membership of every published segment.
-func (a *applier) evaluateSegments(eventID string) {
+// evaluateSegments recomputes membership of every published segment and
+// reports whether any changed.
+func (a *applier) evaluateSegments(eventID string) bool {
+	changedAny := false
 	for pass := 0; pass < 3; pass++ {
 		changed := false
 		snap := a.snapshot()
@@ -355,23 +439,13 @@ func (a *applier) evaluateSegments(eventID string) {
 			} else {
 				delete(a.st.Segments, seg.ID)
 			}
-			a.ch.Segments = append(a.ch.Segments, store.SegmentChange{ContactID: a.st.Contact.ID, SegmentID: seg.ID, Entered: in, EventID: eventID, At: a.now})
+			a.fx.Segments = append(a.fx.Segments, SegmentChange{SegmentID: seg.ID, Entered: in, EventID: eventID, At: a.now})
 			a.pushDerived(typ, map[string]any{"segment": seg.ID}, typ, seg.ID)
 		}
 		if !changed {
-			return
+			return changedAny
 		}
+		changedAny = true
 	}
+	return changedAny
 }
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// metricsStep counts an executed flow step.
-func metricsStep(typ string) { metrics.FlowStepsExecuted.WithLabelValues(typ).Inc() }

@@ -1,4 +1,4 @@
-package engine
+package contact
 
 import (
 	"fmt"
@@ -6,15 +6,13 @@ import (
 	"time"
 
 	"github.com/leadflow/leadflow/flows"
-	"github.com/leadflow/leadflow/metrics"
-	"github.com/leadflow/leadflow/store"
 )
 
 // grant is one change of points with where it came from.
 type grant struct {
 	model   *ModelVersion
 	points  float64
-	kind    string // engagement, flow, set
+	kind    string // engagement, flow
 	reason  string
 	ruleID  string
 	flowID  string
@@ -23,54 +21,45 @@ type grant struct {
 	runID   string
 	eventID string
 	idemKey string
+	capped  bool // the rule or step has a cap: the grant counts towards it
 }
 
-func (a *applier) model(id string) *ModelVersion {
-	for _, m := range a.cat.Models {
-		if m.Model.ID == id {
-			return m
-		}
-	}
-	return nil
-}
-
-func (a *applier) score(model string) *store.ScoreRow {
+func (a *applier) score(model string) *Score {
 	s := a.st.Scores[model]
 	if s == nil {
-		s = &store.ScoreRow{Model: model, EngagementAsOf: a.now, ProfileRules: map[string]float64{}}
+		s = &Score{Model: model, EngagementAsOf: a.now, ProfileRules: map[string]float64{}}
 		a.st.Scores[model] = s
-		a.ch.TouchScore(a.st, model)
 	}
 	return s
 }
 
 // materializeDecay brings a model's engagement points to now under half-life
 // decay, recording the decay in the ledger.
-func (a *applier) materializeDecay(mv *ModelVersion, s *store.ScoreRow, eventID string) {
+func (a *applier) materializeDecay(mv *ModelVersion, s *Score, eventID string) {
 	m := mv.Model
 	if m.Decay == nil || m.Decay.HalfLife.Duration == 0 || !s.EngagementAsOf.Before(a.now) {
 		return
 	}
 	decayed := flows.DecayedEngagement(m.Decay, s.Engagement, s.EngagementAsOf, a.now)
 	delta := flows.ClampScoreDelta(s.Score, s.Score, flows.RoundPoints(decayed-s.Engagement))
+	since := s.EngagementAsOf
 	s.EngagementAsOf = a.now
-	a.ch.TouchScore(a.st, m.ID)
 	if delta == 0 {
 		return
 	}
 	s.Engagement = flows.RoundPoints(s.Engagement + delta)
 	s.Score = flows.RoundPoints(s.Profile + s.Engagement)
-	a.ch.Ledger = append(a.ch.Ledger, store.LedgerRow{
-		ContactID: a.st.Contact.ID, Model: m.ID, Points: delta, Kind: "decay",
-		Reason:       fmt.Sprintf("half-life decay (%s) since %s", m.Decay.HalfLife.Duration, s.EngagementAsOf.UTC().Format(time.RFC3339)),
+	a.fx.Ledger = append(a.fx.Ledger, LedgerEntry{
+		Model: m.ID, Points: delta, Kind: "decay",
+		Reason:       fmt.Sprintf("half-life decay (%s) since %s", m.Decay.HalfLife.Duration, since.UTC().Format(time.RFC3339)),
 		ModelVersion: mv.Version, EventID: eventID, At: a.now,
 	})
 }
 
 // give applies a grant of engagement points. A score stays within
 // ±flows.MaxScore: a grant that would take it past the bound gives only the
-// points up to it (none at the bound), and the ledger row records the points
-// actually given, so that the ledger still sums to the score.
+// points up to it (none at the bound), and the ledger entry records the
+// points actually given, so that the ledger still sums to the score.
 func (a *applier) give(g grant) {
 	if g.points == 0 {
 		return
@@ -87,33 +76,29 @@ func (a *applier) give(g grant) {
 	}
 	s.Engagement = flows.RoundPoints(s.Engagement + points)
 	s.Score = flows.RoundPoints(s.Profile + s.Engagement)
-	a.ch.TouchScore(a.st, m.ID)
-	row := store.LedgerRow{
-		ContactID: a.st.Contact.ID, Model: m.ID, Points: points, Kind: g.kind, Reason: g.reason,
+	e := LedgerEntry{
+		Model: m.ID, Points: points, Kind: g.kind, Reason: g.reason,
 		RuleID: g.ruleID, ModelVersion: g.model.Version, FlowID: g.flowID, FlowVersion: g.flowVer, StepID: g.stepID,
 		RunID: g.runID, EventID: g.eventID, At: a.now, IdemKey: g.idemKey,
 	}
 	if m.Decay != nil && m.Decay.ExpireAfter.Duration > 0 {
 		t := a.now.Add(m.Decay.ExpireAfter.Duration)
-		row.ExpiresAt = &t
+		e.ExpiresAt = &t
+		a.st.ExpiringGrants = append(a.st.ExpiringGrants, ExpiringGrant{Model: m.ID, Points: points, At: a.now, ExpiresAt: t})
 	}
-	a.ch.Ledger = append(a.ch.Ledger, row)
-	metrics.ScoreChanges.WithLabelValues(m.ID).Inc()
+	if g.capped && points > 0 {
+		a.st.CapGrants = append(a.st.CapGrants, CapGrant{Key: CapKey(m.ID, g.ruleID, g.flowID, g.stepID), Points: points, At: a.now})
+	}
+	a.fx.Ledger = append(a.fx.Ledger, e)
 }
 
-// capUsed is how many points a rule or step gave this contact since since:
-// the grants loaded with the contact and this transaction's pending rows.
+// capUsed is how many points a rule or step gave this contact since since.
 func (a *applier) capUsed(model, ruleID, flowID, stepID string, since time.Time) float64 {
-	key := store.CapKey(model, ruleID, flowID, stepID)
+	key := CapKey(model, ruleID, flowID, stepID)
 	used := 0.0
 	for _, g := range a.st.CapGrants {
 		if g.Key == key && g.At.After(since) {
 			used += g.Points
-		}
-	}
-	for _, l := range a.ch.Ledger {
-		if l.ContactID == a.st.Contact.ID && l.Model == model && l.RuleID == ruleID && l.FlowID == flowID && l.StepID == stepID && l.At.After(since) && l.Points > 0 {
-			used += l.Points
 		}
 	}
 	return used
@@ -121,13 +106,16 @@ func (a *applier) capUsed(model, ruleID, flowID, stepID string, since time.Time)
 
 // engagement gives the points of every engagement rule the event matches;
 // n is the event's position in its chain (queued.n).
-func (a *applier) engagement(ev flows.Event, n int) error {
+func (a *applier) engagement(ev flows.Event, n int) {
 	for _, mv := range a.cat.Models {
 		m := mv.Model
 		for i := range m.Engagement {
 			r := &m.Engagement[i]
 			if !flows.MatchTrigger(&r.On, ev) {
 				continue
+			}
+			if r.On.Type == flows.TriggerDateField && (ev.Properties["model"] != m.ID || ev.Properties["rule"] != r.ID) {
+				continue // a date rule fires on its own date (applyDue)
 			}
 			if r.Frequency != nil && !a.frequencyReached(r, ev.At) {
 				continue
@@ -141,10 +129,9 @@ func (a *applier) engagement(ev flows.Event, n int) error {
 				reason = fmt.Sprintf("%s: %s", r.ID, ev.Type)
 			}
 			a.give(grant{model: mv, points: points, kind: "engagement", reason: reason, ruleID: r.ID, eventID: ev.ID,
-				idemKey: a.chainKey("rule", n, a.st.Contact.ID, m.ID, r.ID)})
+				idemKey: a.chainKey("rule", n, a.st.Contact.ID, m.ID, r.ID), capped: r.Cap != nil})
 		}
 	}
-	return nil
 }
 
 // frequencyReached counts at the later of now and the event's own time, so
@@ -162,13 +149,14 @@ func (a *applier) frequencyReached(r *flows.EngagementRule, at time.Time) bool {
 	return flows.FrequencyReached(r.Frequency, times, at)
 }
 
-// rescoreProfile recomputes profile points of every model from attributes and
-// records the difference per rule.
-func (a *applier) rescoreProfile(eventID string) error {
+// rescoreProfile recomputes profile points of every model (or only of
+// those whose rules read events, segments or scores) and records the
+// difference per rule.
+func (a *applier) rescoreProfile(eventID string, onlyDynamic bool) {
 	snap := a.snapshot()
 	for _, mv := range a.cat.Models {
 		m := mv.Model
-		if len(m.Profile) == 0 {
+		if len(m.Profile) == 0 || onlyDynamic && !a.cat.dynamicProfile[m.ID] {
 			continue
 		}
 		_, matched := flows.ProfileScore(m, snap, a.now, a.cat.Pure)
@@ -208,18 +196,15 @@ func (a *applier) rescoreProfile(eventID string) error {
 			s.Profile = flows.RoundPoints(s.Profile + delta)
 			s.Score = flows.RoundPoints(s.Profile + s.Engagement)
 			reason := fmt.Sprintf("profile rule %s now matches", id)
-			if delta < 0 {
+			if !wanted {
 				reason = fmt.Sprintf("profile rule %s no longer matches", id)
 			}
-			a.ch.Ledger = append(a.ch.Ledger, store.LedgerRow{
-				ContactID: a.st.Contact.ID, Model: m.ID, Points: delta, Kind: "profile", Reason: reason,
+			a.fx.Ledger = append(a.fx.Ledger, LedgerEntry{
+				Model: m.ID, Points: delta, Kind: "profile", Reason: reason,
 				RuleID: id, ModelVersion: mv.Version, EventID: eventID, At: a.now,
 			})
-			a.ch.TouchScore(a.st, m.ID)
-			metrics.ScoreChanges.WithLabelValues(m.ID).Inc()
 		}
 	}
-	return nil
 }
 
 // thresholds fires the actions of thresholds the score crossed upward, once
@@ -228,22 +213,18 @@ func (a *applier) thresholds(mv *ModelVersion, old, new float64, eventID string)
 	m := mv.Model
 	for i := range m.Thresholds {
 		th := &m.Thresholds[i]
-		key := store.ThresholdKey(m.ID, th.ID)
-		row := a.st.Thresholds[key]
+		ref := ThresholdRef{Model: m.ID, ThresholdID: th.ID}
+		row := a.st.Thresholds[ref]
 		if row == nil {
-			row = &store.ThresholdRow{Model: m.ID, ThresholdID: th.ID, Armed: true}
-			a.st.Thresholds[key] = row
+			row = &Threshold{Armed: true}
+			a.st.Thresholds[ref] = row
 		}
 		fire, next := flows.CrossThreshold(th, flows.ThresholdState{Armed: row.Armed}, old, new)
-		if next.Armed != row.Armed {
-			row.Armed = next.Armed
-			a.ch.TouchThreshold(a.st, key)
-		}
+		row.Armed = next.Armed
 		if !fire {
 			continue
 		}
 		row.Crossings++
-		a.ch.TouchThreshold(a.st, key)
 		if a.st.Contact.Disqualified {
 			continue
 		}

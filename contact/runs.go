@@ -1,4 +1,4 @@
-package engine
+package contact
 
 import (
 	"encoding/json"
@@ -8,8 +8,6 @@ import (
 
 	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/flows"
-	"github.com/leadflow/leadflow/metrics"
-	"github.com/leadflow/leadflow/store"
 )
 
 // source says what an action runs for: a flow run's step or a threshold.
@@ -31,13 +29,13 @@ type source struct {
 
 // action applies one action step.
 func (a *applier) action(s *flows.Step, src source) error {
-	metricsStep(s.Type)
+	a.fx.StepsExecuted = append(a.fx.StepsExecuted, s.Type)
 	key := IdemKey(src.keyKind, append(append([]string(nil), src.keyParts...), s.ID)...)
 	switch s.Type {
 	case flows.StepLeadScore:
-		mv := a.model(s.Model)
+		mv := a.cat.model(s.Model)
 		if mv == nil {
-			a.e.Log.Warn().Str("model", s.Model).Str("flow", src.flowID).Msg("lead_score step names a model that is not published; skipped")
+			a.note("lead_score step %s of flow %s names the model %q that is not published; skipped", s.ID, src.flowID, s.Model)
 			return nil
 		}
 		cur := 0.0
@@ -54,7 +52,7 @@ func (a *applier) action(s *flows.Step, src source) error {
 			delta = flows.ApplyCap(delta, s.Cap, a.capUsed(s.Model, "", src.flowID, s.ID, a.now.Add(-s.Cap.Period.Duration)))
 		}
 		a.give(grant{model: mv, points: delta, kind: "flow", reason: fmt.Sprintf("flow %s step %s: %s %g", src.flowID, s.ID, s.Op, points),
-			flowID: src.flowID, flowVer: src.flowVersion, stepID: s.ID, runID: src.runID, eventID: src.eventID, idemKey: key})
+			flowID: src.flowID, flowVer: src.flowVersion, stepID: s.ID, runID: src.runID, eventID: src.eventID, idemKey: key, capped: s.Cap != nil})
 	case flows.StepAddTag:
 		a.addTag(s.Tag)
 	case flows.StepRemoveTag:
@@ -64,7 +62,6 @@ func (a *applier) action(s *flows.Step, src source) error {
 		if !ct.Disqualified {
 			ct.Disqualified = true
 			ct.DisqualifiedReason = s.Reason
-			a.ch.TouchContact(a.st)
 			a.stateDirty, a.profileDirty = true, true
 			a.pushDerived(flows.TriggerFieldChanged, map[string]any{"field": "disqualified", "from": false, "to": true}, "disqualified")
 		}
@@ -80,7 +77,7 @@ func (a *applier) action(s *flows.Step, src source) error {
 		if err != nil {
 			return err
 		}
-		a.ch.Webhooks = append(a.ch.Webhooks, store.WebhookRow{Partition: a.st.Contact.Partition, URL: flows.RenderURL(s.URL, a.snapshot()),
+		a.fx.Webhooks = append(a.fx.Webhooks, Webhook{URL: flows.RenderURL(s.URL, a.snapshot()),
 			Body: body, Headers: headers, IdemKey: "webhook:" + key, CreatedAt: a.now})
 	default:
 		return fmt.Errorf("step %s: %s is not an action", s.ID, s.Type)
@@ -123,35 +120,35 @@ func (a *applier) webhookRequest(s *flows.Step, src source) (json.RawMessage, ma
 
 func (a *applier) createTask(s *flows.Step, src source, key string) {
 	snap := a.snapshot()
-	t := store.TaskRow{
-		ContactID: a.st.Contact.ID, Partition: a.st.Contact.Partition,
+	t := Task{
 		Title: flows.RenderTemplate(s.Title, snap), Description: flows.RenderTemplate(s.Description, snap),
 		Assignee: flows.RenderTemplate(s.Assignee, snap), Reason: src.reason,
 		Model: src.model, ThresholdID: src.thresholdID, Crossing: src.crossing,
 		FlowID: src.flowID, FlowVersion: src.flowVersion, StepID: s.ID, RunID: src.runID, EventID: src.eventID,
-		IdemKey: key, CreatedAt: a.now, DeliverTo: a.e.CRMWebhookURL,
+		IdemKey: key, CreatedAt: a.now,
 	}
 	if s.DueIn.Duration > 0 {
 		due := a.now.Add(s.DueIn.Duration)
 		t.DueAt = &due
 	}
 	t.Body = map[string]any{
-		"contact_id": t.ContactID, "email": a.st.Contact.Email, "title": t.Title, "description": t.Description,
+		"contact_id": a.st.Contact.ID, "email": a.st.Contact.Email, "title": t.Title, "description": t.Description,
 		"assignee": t.Assignee, "reason": t.Reason, "created_at": a.now.UTC().Format(time.RFC3339), "idempotency_key": key,
 	}
 	if t.DueAt != nil {
 		t.Body["due_at"] = t.DueAt.UTC().Format(time.RFC3339)
 	}
-	a.ch.Tasks = append(a.ch.Tasks, t)
-	metrics.CRMTasksCreated.Inc()
+	a.fx.Tasks = append(a.fx.Tasks, t)
 }
 
 // triggerFlows starts a run of every published flow whose trigger matches.
 func (a *applier) triggerFlows(ev flows.Event) error {
 	for _, fv := range a.cat.Flows {
-		f := fv.Flow
-		if !flows.MatchTrigger(&f.Trigger, ev) {
+		if !flows.MatchTrigger(&fv.Flow.Trigger, ev) {
 			continue
+		}
+		if fv.Flow.Trigger.Type == flows.TriggerDateField && ev.Properties["flow"] != fv.Flow.ID {
+			continue // each date_field flow fires on its own date (applyDue)
 		}
 		if err := a.enter(fv, ev.ID); err != nil {
 			return err
@@ -177,19 +174,22 @@ func (a *applier) enter(fv *FlowVersion, eventID string) error {
 			}
 		}
 	} else {
-		e = &store.EntryRow{FlowID: f.ID}
+		e = &Entry{}
 		a.st.Entries[f.ID] = e
 	}
 	e.Entries++
 	e.LastEnteredAt = a.now
-	a.ch.TouchEntry(a.st, f.ID)
-	run := &store.RunRow{
+	run := &Run{
 		ID: fmt.Sprintf("%s:%s:%d", f.ID, a.st.Contact.ID, e.Entries), FlowID: f.ID, FlowVersion: fv.Version,
-		ContactID: a.st.Contact.ID, Status: contract.RunRunning, TriggerEventID: eventID, StartedAt: a.now, UpdatedAt: a.now,
+		Status: contract.RunRunning, TriggerEventID: eventID, StartedAt: a.now, UpdatedAt: a.now,
 	}
 	a.st.Runs[run.ID] = run
-	_, err := a.execute(f, run, f.Steps[0].ID, eventID)
-	return err
+	w, err := a.execute(f, run, f.Steps[0].ID, eventID)
+	if err != nil {
+		return err
+	}
+	a.fx.RunsStarted = append(a.fx.RunsStarted, RunStarted{RunID: run.ID, Wait: w})
+	return nil
 }
 
 // maxStepsPerRun bounds a run (flows can loop through waits).
@@ -197,8 +197,7 @@ const maxStepsPerRun = 10_000
 
 // execute runs steps from stepID until the run waits or ends. It returns the
 // run's wait, or nil when the run finished.
-func (a *applier) execute(f *flows.Flow, run *store.RunRow, stepID, eventID string) (*contract.Wait, error) {
-	a.ch.Runs[run.ID] = run
+func (a *applier) execute(f *flows.Flow, run *Run, stepID, eventID string) (*contract.Wait, error) {
 	run.Status = contract.RunRunning
 	run.UpdatedAt = a.now
 	for stepID != flows.EndStep {
@@ -215,7 +214,7 @@ func (a *applier) execute(f *flows.Flow, run *store.RunRow, stepID, eventID stri
 		run.StepID = s.ID
 		run.StepsExecuted++
 		if run.StepsExecuted > maxStepsPerRun {
-			a.e.Log.Error().Str("run", run.ID).Msg("run exceeded the step limit; exited")
+			a.note("run %s exceeded the step limit (%d); exited", run.ID, maxStepsPerRun)
 			a.finish(run, contract.RunExited)
 			return nil, nil
 		}
@@ -233,28 +232,28 @@ func (a *applier) execute(f *flows.Flow, run *store.RunRow, stepID, eventID stri
 				return nil, err
 			}
 		case s.Type == flows.StepCondition:
-			metricsStep(s.Type)
+			a.fx.StepsExecuted = append(a.fx.StepsExecuted, s.Type)
 			if flows.EvalCondition(s.If, a.snapshot(), a.now, a.cat.Pure) {
 				next = s.Then
 			} else {
 				next = s.Else
 			}
 		case s.Type == flows.StepWait:
-			metricsStep(s.Type)
-			return a.wait(run, contract.WaitTimer, "", a.now.Add(s.Duration.Duration))
+			a.fx.StepsExecuted = append(a.fx.StepsExecuted, s.Type)
+			return a.wait(run, contract.WaitTimer, "", a.now.Add(s.Duration.Duration)), nil
 		case s.Type == flows.StepWaitUntil:
-			metricsStep(s.Type)
+			a.fx.StepsExecuted = append(a.fx.StepsExecuted, s.Type)
 			until, err := flows.WaitUntil(s, a.snapshot(), a.now)
 			if err != nil {
-				a.e.Log.Warn().Err(err).Str("run", run.ID).Str("step", s.ID).Msg("wait_until has no time to wait for; continuing")
+				a.note("run %s: wait_until step %s has no time to wait for (%v); continuing", run.ID, s.ID, err)
 			} else if until.After(a.now) {
-				return a.wait(run, contract.WaitTimer, "", until)
+				return a.wait(run, contract.WaitTimer, "", until), nil
 			}
 		case s.Type == flows.StepWaitForEvent:
-			metricsStep(s.Type)
-			return a.wait(run, contract.WaitEvent, s.Event, a.now.Add(s.Timeout.Duration))
+			a.fx.StepsExecuted = append(a.fx.StepsExecuted, s.Type)
+			return a.wait(run, contract.WaitEvent, s.Event, a.now.Add(s.Timeout.Duration)), nil
 		case s.Type == flows.StepExit:
-			metricsStep(s.Type)
+			a.fx.StepsExecuted = append(a.fx.StepsExecuted, s.Type)
 			a.finish(run, contract.RunExited)
 			return nil, nil
 		}
@@ -264,39 +263,44 @@ func (a *applier) execute(f *flows.Flow, run *store.RunRow, stepID, eventID stri
 	return nil, nil
 }
 
-func (a *applier) finish(run *store.RunRow, status contract.RunStatus) {
+func (a *applier) finish(run *Run, status contract.RunStatus) {
 	run.Status = status
 	run.WaitKind, run.WaitEvent, run.WaitUntil = "", "", nil
 	run.UpdatedAt = a.now
 	t := a.now
 	run.FinishedAt = &t
 	delete(a.st.Runs, run.ID)
-	a.ch.Runs[run.ID] = run
+	a.fx.RunsFinished = append(a.fx.RunsFinished, *run)
 }
 
-// wait parks a run. A new run's workflow is started through the outbox; a
-// resumed run's wait goes back to the workflow that resumed it.
-func (a *applier) wait(run *store.RunRow, kind contract.WaitKind, event string, until time.Time) (*contract.Wait, error) {
+// wait parks a run. A new run's wait goes with its start (RunsStarted); a
+// resumed run's wait goes back to the workflow that resumed it (RunWaits).
+func (a *applier) wait(run *Run, kind contract.WaitKind, event string, until time.Time) *contract.Wait {
 	run.Status = contract.RunWaiting
 	run.WaitSeq++
 	run.WaitKind, run.WaitEvent = kind, event
 	u := until
 	run.WaitUntil = &u
 	run.UpdatedAt = a.now
-	a.ch.Runs[run.ID] = run
 	a.waitingNow[run.ID] = true
 	w := &contract.Wait{RunID: run.ID, WaitSeq: run.WaitSeq, Kind: kind, Event: event, Until: until}
-	if run.ID != a.resuming {
-		a.ch.Outbox = append(a.ch.Outbox, store.OutboxRow{Partition: a.st.Contact.Partition, Kind: contract.OutboxStartRun, WorkflowID: contract.RunWorkflowID(run.ID), Payload: w})
+	if run.ID == a.resuming {
+		a.fx.RunWaits = append(a.fx.RunWaits, *w)
 	}
-	return w, nil
+	return w
 }
 
-// resume continues a waiting run after its wait ended.
-func (a *applier) resume(run *store.RunRow, outcome contract.Outcome, eventID string) (*contract.Wait, error) {
-	f, err := a.e.cache.flowAt(a.ctx, a.tx, run.FlowID, run.FlowVersion)
-	if err != nil {
-		return nil, err
+// applyResume continues a waiting run after its wait ended. It reports
+// false when the resumption is stale (the run finished or moved on).
+func (a *applier) applyResume(in Resume) (bool, error) {
+	run := a.st.Runs[in.RunID]
+	if run == nil || run.Status != contract.RunWaiting || run.WaitSeq != in.WaitSeq {
+		return false, nil
+	}
+	a.resuming = run.ID
+	f := a.cat.FlowAt(run.FlowID, run.FlowVersion)
+	if f == nil {
+		return false, fmt.Errorf("run %s is on flow %s version %d, which the catalog does not hold", run.ID, run.FlowID, run.FlowVersion)
 	}
 	var next string
 	for i := range f.Steps {
@@ -305,7 +309,7 @@ func (a *applier) resume(run *store.RunRow, outcome contract.Outcome, eventID st
 		}
 		s := &f.Steps[i]
 		switch {
-		case s.Type == flows.StepWaitForEvent && outcome == contract.OutcomeEvent:
+		case s.Type == flows.StepWaitForEvent && in.Outcome == contract.OutcomeEvent:
 			next = s.OnEvent
 		case s.Type == flows.StepWaitForEvent:
 			next = s.OnTimeout
@@ -314,20 +318,17 @@ func (a *applier) resume(run *store.RunRow, outcome contract.Outcome, eventID st
 		}
 	}
 	if next == "" {
-		return nil, fmt.Errorf("run %s waits at unknown step %q of flow %s version %d", run.ID, run.StepID, f.ID, run.FlowVersion)
+		return false, fmt.Errorf("run %s waits at unknown step %q of flow %s version %d", run.ID, run.StepID, f.ID, run.FlowVersion)
 	}
+	eventID := in.EventID
 	if eventID == "" {
-		eventID = fmt.Sprintf("%s/%s/%d", escapeIDPart(run.ID), outcome, run.WaitSeq)
+		eventID = fmt.Sprintf("%s/%s/%d", EscapeIDPart(run.ID), in.Outcome, run.WaitSeq)
 	}
-	a.startChain(eventID, "resume", run.ID, strconv.Itoa(run.WaitSeq), string(outcome))
-	w, err := a.execute(f, run, next, eventID)
-	if err != nil {
-		return nil, err
+	a.startChain(eventID, "resume", run.ID, strconv.Itoa(run.WaitSeq), string(in.Outcome))
+	if _, err := a.execute(f, run, next, eventID); err != nil {
+		return false, err
 	}
-	if err := a.drain(); err != nil {
-		return nil, err
-	}
-	return w, nil
+	return true, a.drain()
 }
 
 // wakeRuns signals the runs of this contact waiting for this event.
@@ -338,17 +339,15 @@ func (a *applier) wakeRuns(ev flows.Event) error {
 			run.SignalledSeq == run.WaitSeq { // already signalled for this wait: one signal per wait
 			continue
 		}
-		f, err := a.e.cache.flowAt(a.ctx, a.tx, run.FlowID, run.FlowVersion)
-		if err != nil {
-			return err
+		f := a.cat.FlowAt(run.FlowID, run.FlowVersion)
+		if f == nil {
+			return fmt.Errorf("run %s is on flow %s version %d, which the catalog does not hold", run.ID, run.FlowID, run.FlowVersion)
 		}
 		if s := f.Step(run.StepID); s != nil && !flows.MatchFilters(s.Filters, ev.Properties) {
 			continue
 		}
-		a.ch.Outbox = append(a.ch.Outbox, store.OutboxRow{Partition: a.st.Contact.Partition, Kind: contract.OutboxSignalRun, WorkflowID: contract.RunWorkflowID(run.ID),
-			Payload: contract.RunSignal{WaitSeq: run.WaitSeq, EventID: ev.ID}})
+		a.fx.RunsSignalled = append(a.fx.RunsSignalled, RunSignalled{RunID: run.ID, WaitSeq: run.WaitSeq, EventID: ev.ID})
 		run.SignalledSeq = run.WaitSeq
-		a.ch.Runs[run.ID] = run
 	}
 	return nil
 }
