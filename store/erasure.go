@@ -80,6 +80,9 @@ type Erasure struct {
 // are kept only hashed, and events naming them are refused from now on
 // (AppendEvents). The erasure log records who and when.
 //
+// An id merged into another contact (identity merges) erases that
+// contact, the person; the ids merged into it are refused from then on too.
+//
 // Idempotent: a contact erased before comes back with AlreadyErased. A
 // contact never seen returns ErrNotFound.
 func (s *Store) EraseContact(ctx context.Context, req ErasureRequest) (Erasure, error) {
@@ -102,12 +105,10 @@ func eraseContact(ctx context.Context, tx pgx.Tx, req ErasureRequest) (Erasure, 
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, erasureLockClass, id); err != nil {
 		return out, fmt.Errorf("error locking the contact: %w", err)
 	}
-	var hash string
-	if err := tx.QueryRow(ctx, `SELECT erasure_hash($1)`, id).Scan(&hash); err != nil {
-		return out, fmt.Errorf("error hashing the contact id: %w", err)
-	}
-	out.Tombstone = TombstonePrefix + hash[:24]
-	err := tx.QueryRow(ctx, `SELECT erased_at FROM erasure_log WHERE contact_hash = $1`, hash).Scan(&out.ErasedAt)
+	// Any identifier of a person erased before (its id, an id merged into
+	// it, an email-derived id) answers already erased.
+	err := tx.QueryRow(ctx, `SELECT l.erased_at FROM erased_identifiers i JOIN erasure_log l ON l.id = i.erasure_id
+		WHERE i.hash = erasure_hash($1)`, id).Scan(&out.ErasedAt)
 	if err == nil {
 		out.AlreadyErased = true
 		return out, nil
@@ -115,6 +116,27 @@ func eraseContact(ctx context.Context, tx pgx.Tx, req ErasureRequest) (Erasure, 
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return out, fmt.Errorf("error reading the erasure log: %w", err)
 	}
+	// An id merged into another contact is that contact: erase the survivor.
+	for range 10 {
+		var into string
+		err := tx.QueryRow(ctx, `SELECT into_id FROM contact_merges WHERE merged_id = $1`, id).Scan(&into)
+		if errors.Is(err, pgx.ErrNoRows) {
+			break
+		}
+		if err != nil {
+			return out, fmt.Errorf("error resolving merged contact %q: %w", id, err)
+		}
+		id = into
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, erasureLockClass, id); err != nil {
+			return out, fmt.Errorf("error locking the contact: %w", err)
+		}
+	}
+	req.ContactID = id
+	var hash string
+	if err := tx.QueryRow(ctx, `SELECT erasure_hash($1)`, id).Scan(&hash); err != nil {
+		return out, fmt.Errorf("error hashing the contact id: %w", err)
+	}
+	out.Tombstone = TombstonePrefix + hash[:24]
 
 	var email string
 	var nFields, nTags int
@@ -155,6 +177,8 @@ func eraseContact(ctx context.Context, tx pgx.Tx, req ErasureRequest) (Erasure, 
 			UNION SELECT lower(btrim(email)) FROM events WHERE contact_id = $1 AND email IS NOT NULL
 			UNION SELECT lower(btrim(traits->>'email')) FROM events
 				WHERE contact_id = $1 AND jsonb_typeof(traits->'email') = 'string'
+			UNION SELECT merged_id FROM contact_merges WHERE into_id = $1
+			UNION SELECT from_id FROM merge_requests WHERE into_id = $1
 		) ids WHERE v <> ''
 		ON CONFLICT (hash) DO NOTHING`, id, out.Tombstone, logID)
 	if err != nil {
@@ -299,6 +323,8 @@ func eraseTrail(ctx context.Context, tx pgx.Tx, id, tomb string, at time.Time, n
 		// contact before it in id order: the same next slice.
 		{"the re-evaluation cursors", `UPDATE reevaluations r SET cursor = (SELECT max(c.id) FROM contacts c
 			WHERE c.partition = r.partition AND c.id < $1) WHERE r.cursor = $1`, nil},
+		{"the merges", `DELETE FROM contact_merges WHERE into_id = $1 OR merged_id = $1`, nil},
+		{"the merge requests", `DELETE FROM merge_requests WHERE into_id = $1 OR from_id = $1`, nil},
 		{"the due failures", `DELETE FROM due_failures WHERE contact_id = $1`, nil},
 	}
 	for _, st := range steps {
@@ -320,10 +346,12 @@ func eraseTrail(ctx context.Context, tx pgx.Tx, id, tomb string, at time.Time, n
 	return nil
 }
 
-// ContactErasure says whether the contact id was erased, and when.
+// ContactErasure says whether the contact id names an erased person (its
+// id, an id merged into it, or an email it was seen with), and when.
 func (s *Store) ContactErasure(ctx context.Context, contactID string) (time.Time, bool, error) {
 	var at time.Time
-	err := s.Pool.QueryRow(ctx, `SELECT erased_at FROM erasure_log WHERE contact_hash = erasure_hash($1)`, contactID).Scan(&at)
+	err := s.Pool.QueryRow(ctx, `SELECT l.erased_at FROM erased_identifiers i JOIN erasure_log l ON l.id = i.erasure_id
+		WHERE i.hash = erasure_hash($1)`, contactID).Scan(&at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return at, false, nil
 	}

@@ -123,3 +123,51 @@ func TestAppendRacingAnErasure(t *testing.T) {
 		require.Zero(t, n, "round %d: an event of the erased contact was left", round)
 	}
 }
+
+// An id merged into a contact (identity merges) is the same person:
+// erasing it erases the survivor, and every merged id is refused after, as
+// a contact id or as the anonymous id of an identify.
+func TestEraseMergedContact(t *testing.T) {
+	t.Parallel()
+	s := storetest.NewStore(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	_, err := s.Pool.Exec(ctx, `INSERT INTO contacts (id, email, partition) VALUES ('u9', 'nine@example.com', $1)`, store.PartitionOf("u9"))
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, `INSERT INTO contact_merges (merged_id, into_id, reason, merged_at) VALUES ('anon-9', 'u9', 'identify', $1)`, now)
+	require.NoError(t, err)
+	_, err = s.Pool.Exec(ctx, `INSERT INTO merge_requests (from_id, into_id, partition, reason) VALUES ('anon-9b', 'u9', 0, 'alias')`)
+	require.NoError(t, err)
+
+	res, err := s.EraseContact(ctx, store.ErasureRequest{ContactID: "anon-9", By: "admin key", At: now})
+	require.NoError(t, err)
+	require.False(t, res.AlreadyErased)
+	require.Equal(t, 5, res.Erased.Identifiers) // u9, the tombstone, the email, anon-9, anon-9b
+	var left int
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM contacts WHERE id = 'u9')
+		+ (SELECT count(*) FROM contact_merges) + (SELECT count(*) FROM merge_requests)`).Scan(&left))
+	require.Zero(t, left)
+
+	for _, id := range []string{"u9", "anon-9", "anon-9b", "nine@example.com"} {
+		_, erased, err := s.ContactErasure(ctx, id)
+		require.NoError(t, err)
+		require.True(t, erased, id)
+		again, err := s.EraseContact(ctx, store.ErasureRequest{ContactID: id, By: "admin key", At: now.Add(time.Hour)})
+		require.NoError(t, err)
+		require.True(t, again.AlreadyErased, id)
+	}
+	late := []store.EventRow{
+		{ID: "l1", ContactID: "anon-9", Type: "visit", OccurredAt: now},
+		{ID: "l2", ContactID: "u10", Type: "identify", OccurredAt: now, MergeFrom: "anon-9b", MergeReason: store.MergeIdentify},
+	}
+	_, err = s.AppendEvents(ctx, late, store.ConflictRefuse)
+	var erased *store.ErasedContactError
+	require.True(t, errors.As(err, &erased), "%v", err)
+	require.Equal(t, []string{"contact_id", "anonymous_id"}, erased.Fields)
+	out, err := s.AppendEvents(ctx, late, store.ConflictSkip)
+	require.NoError(t, err)
+	require.Equal(t, 2, out.Erased)
+	var requests int
+	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM merge_requests`).Scan(&requests))
+	require.Zero(t, requests, "an erased event asks no merge")
+}
