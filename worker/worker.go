@@ -20,12 +20,50 @@ import (
 // DefaultTaskQueue is the task queue leadflow uses when LEADFLOW_TASK_QUEUE is not set.
 const DefaultTaskQueue = "leadflow"
 
-// New returns a Temporal worker with every leadflow workflow and activity registered.
+// New returns a Temporal worker with every leadflow workflow and activity
+// registered. When acts has no PartitionOwners it gets one (named by
+// opts.Identity), started and stopped with the worker: its lock connection
+// marks the worker live for the balance of partitions from Start to Stop.
 func New(c client.Client, taskQueue string, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
+	if opts.Identity == "" {
+		opts.Identity = Identity(acts.Deployment.ID)
+	}
 	w := sdkworker.New(c, taskQueue, opts)
 	RegisterWorkflows(w)
 	RegisterActivities(w, acts)
-	return w
+	if acts.Owners != nil {
+		return w
+	}
+	acts.Owners = activities.NewPartitionOwners(acts.Store, opts.Identity, acts.Log)
+	return &ownerWorker{Worker: w, owners: acts.Owners}
+}
+
+// ownerWorker is a Temporal worker with the partition ownership of its
+// process: ownership starts before the worker polls and stops after its
+// activities (the owners) ended.
+type ownerWorker struct {
+	sdkworker.Worker
+	owners *activities.PartitionOwners
+}
+
+func (w *ownerWorker) Start() error {
+	w.owners.Start()
+	if err := w.Worker.Start(); err != nil {
+		w.owners.Stop()
+		return err
+	}
+	return nil
+}
+
+func (w *ownerWorker) Run(interruptCh <-chan any) error {
+	w.owners.Start()
+	defer w.owners.Stop()
+	return w.Worker.Run(interruptCh)
+}
+
+func (w *ownerWorker) Stop() {
+	w.Worker.Stop()
+	w.owners.Stop()
 }
 
 // RegisterWorkflows registers the workflows under their durable names (on a
@@ -43,6 +81,7 @@ func RegisterActivities(r interface {
 	RegisterActivityWithOptions(any, activity.RegisterOptions)
 }, acts *activities.Activities) {
 	r.RegisterActivityWithOptions(acts.ApplyPartition, activity.RegisterOptions{Name: workflows.ActivityApplyPartition})
+	r.RegisterActivityWithOptions(acts.OwnPartition, activity.RegisterOptions{Name: workflows.ActivityOwnPartition})
 	r.RegisterActivityWithOptions(acts.ResumeRun, activity.RegisterOptions{Name: workflows.ActivityResumeRun})
 	r.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: workflows.ActivityDeliver})
 	r.RegisterActivityWithOptions(acts.GiveUpDelivery, activity.RegisterOptions{Name: workflows.ActivityGiveUpDelivery})

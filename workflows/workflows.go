@@ -25,6 +25,7 @@ const (
 	SignalRunEvent = "run-event"
 
 	ActivityApplyPartition = "ApplyPartition"
+	ActivityOwnPartition   = "OwnPartition"
 	ActivityResumeRun      = "ResumeRun"
 	ActivityDeliver        = "Deliver"
 )
@@ -78,6 +79,37 @@ type ApplyResult struct {
 	More    bool       `json:"more"`
 	NextDue *time.Time `json:"next_due,omitempty"`
 }
+
+// OwnInput is the input of the OwnPartition activity: the partition its
+// owner applies until it hands it back.
+type OwnInput struct {
+	Partition int `json:"partition"`
+	// Deployment: see PartitionInput.
+	Deployment string `json:"deployment,omitempty"`
+}
+
+// Why an OwnPartition activity returned without an error.
+const (
+	// OwnHandedBack: the worker owned more than its share of the
+	// partitions and handed this one back, for a less loaded worker.
+	OwnHandedBack = "handed_back"
+	// OwnLeaseEnded: the owner served its lease; the workflow starts the
+	// next one (which any worker may take).
+	OwnLeaseEnded = "lease_ended"
+)
+
+// OwnResult is what one OwnPartition activity did before it returned.
+type OwnResult struct {
+	Reason  string `json:"reason"`
+	Batches int    `json:"batches"`
+	Events  int    `json:"events"`
+}
+
+// ErrPartitionBusy is the error type of an OwnPartition attempt that did
+// not take its partition: its lock is held elsewhere (an owner that has
+// not noticed it was replaced), or a less loaded worker should take it.
+// It is retried.
+const ErrPartitionBusy = "PartitionBusy"
 
 // RunWait is a durable wait of a flow run: the input of RunWorkflow and the
 // result of ResumeRun (nil when the run finished).

@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Advisory lock key spaces (the first key of the two-key form; the second
+// is the partition, or the backend pid of a worker's lock connection).
+const (
+	partitionLockSpace = 0x4c465031 // "LFP1"
+	workerLockSpace    = 0x4c465731 // "LFW1"
+)
+
+// ErrLockSessionLost is returned by a PartitionLocks whose connection failed
+// or was closed: every lock it held is gone.
+var ErrLockSessionLost = errors.New("partition lock connection lost")
+
+// PartitionLocks is one worker's dedicated connection for partition
+// ownership. It holds a session advisory lock on each partition the worker
+// owns, and one on its own backend pid, which marks the worker as live for
+// as long as the connection lives: when the process dies, PostgreSQL drops
+// the connection and every lock with it, so another worker can take the
+// partitions at once.
+type PartitionLocks struct {
+	mu   sync.Mutex
+	conn *pgx.Conn
+	pid  int32
+	done chan struct{}
+	once sync.Once
+}
+
+// OpenPartitionLocks opens a lock connection and marks the worker live.
+func (s *Store) OpenPartitionLocks(ctx context.Context) (*PartitionLocks, error) {
+	conn, err := pgx.ConnectConfig(ctx, s.Pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return nil, fmt.Errorf("error opening the partition lock connection: %w", err)
+	}
+	l := &PartitionLocks{conn: conn, done: make(chan struct{})}
+	if err := conn.QueryRow(ctx, `SELECT pg_backend_pid()`).Scan(&l.pid); err != nil {
+		_ = conn.Close(ctx)
+		return nil, fmt.Errorf("error reading the lock connection's backend: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, int32(workerLockSpace), l.pid); err != nil {
+		_ = conn.Close(ctx)
+		return nil, fmt.Errorf("error marking the worker live: %w", err)
+	}
+	return l, nil
+}
+
+// PID is the backend pid of the lock connection (partition_owners.owner_pid).
+func (l *PartitionLocks) PID() int32 { return l.pid }
+
+// Done is closed when the connection is lost or closed.
+func (l *PartitionLocks) Done() <-chan struct{} { return l.done }
+
+// Close releases every lock.
+func (l *PartitionLocks) Close() {
+	l.once.Do(func() {
+		close(l.done)
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = l.conn.Close(ctx)
+	})
+}
+
+// use runs fn on the connection; a failure of the connection itself loses
+// the session (and its locks).
+func (l *PartitionLocks) use(ctx context.Context, fn func(ctx context.Context, conn *pgx.Conn) error) error {
+	select {
+	case <-l.done:
+		return ErrLockSessionLost
+	default:
+	}
+	l.mu.Lock()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err := fn(ctx, l.conn)
+	cancel()
+	broken := l.conn.IsClosed()
+	l.mu.Unlock()
+	if broken {
+		l.Close()
+		return fmt.Errorf("%w: %v", ErrLockSessionLost, err)
+	}
+	return err
+}
+
+// Ping checks that the connection, and so its locks, still live.
+func (l *PartitionLocks) Ping(ctx context.Context) error {
+	return l.use(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		if err := conn.Ping(ctx); err != nil {
+			_ = conn.Close(context.Background())
+			return err
+		}
+		return nil
+	})
+}
+
+// TryLock takes the partition's lock without waiting; false when another
+// session holds it. Session locks are re-entrant: the caller must not ask
+// twice for a partition it holds.
+func (l *PartitionLocks) TryLock(ctx context.Context, partition int) (bool, error) {
+	var ok bool
+	err := l.use(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1, $2)`, int32(partitionLockSpace), int32(partition)).Scan(&ok)
+	})
+	if err != nil {
+		return false, fmt.Errorf("error locking partition %d: %w", partition, err)
+	}
+	return ok, nil
+}
+
+// Unlock releases the partition's lock.
+func (l *PartitionLocks) Unlock(ctx context.Context, partition int) error {
+	err := l.use(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		_, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1, $2)`, int32(partitionLockSpace), int32(partition))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("error unlocking partition %d: %w", partition, err)
+	}
+	return nil
+}
+
+// Claim records this session as the partition's owner and returns the new
+// epoch, the fencing token of its transactions (WithPartitionFence). Call
+// it holding the partition's lock. It waits for fenced transactions of a
+// previous owner still in flight.
+func (l *PartitionLocks) Claim(ctx context.Context, partition int, owner string) (int64, error) {
+	var epoch int64
+	err := l.use(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `INSERT INTO partition_owners (partition, epoch, owner, owner_pid, acquired_at)
+			VALUES ($1, 1, $2, $3, clock_timestamp())
+			ON CONFLICT (partition) DO UPDATE SET epoch = partition_owners.epoch + 1, owner = excluded.owner,
+				owner_pid = excluded.owner_pid, acquired_at = excluded.acquired_at
+			RETURNING epoch`, partition, owner, l.pid).Scan(&epoch)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("error claiming partition %d: %w", partition, err)
+	}
+	return epoch, nil
+}
+
+// FleetLoad is how many partitions each live worker owns, by the backend
+// pid of its lock connection (workers that own none included).
+type FleetLoad map[int32]int
+
+// Load reads the fleet's load from the locks PostgreSQL holds: exact at
+// once when a worker dies, since its locks die with its connection.
+func (l *PartitionLocks) Load(ctx context.Context) (FleetLoad, error) {
+	load := FleetLoad{}
+	err := l.use(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, `SELECT w.pid, (SELECT count(*) FROM pg_locks p
+				WHERE p.locktype = 'advisory' AND p.database = w.database AND p.pid = w.pid AND p.granted
+				AND p.objsubid = 2 AND p.classid::int8 = $2)
+			FROM pg_locks w
+			WHERE w.locktype = 'advisory' AND w.granted AND w.objsubid = 2 AND w.classid::int8 = $1
+			AND w.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+			int64(workerLockSpace), int64(partitionLockSpace))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var pid int32
+			var n int
+			if err := rows.Scan(&pid, &n); err != nil {
+				return err
+			}
+			load[pid] = n
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error reading the partition load of the workers: %w", err)
+	}
+	return load, nil
+}
