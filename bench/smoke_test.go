@@ -16,7 +16,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/leadflow/leadflow/activities"
@@ -26,7 +25,6 @@ import (
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/store/storetest"
-	"github.com/leadflow/leadflow/temporallog"
 	"github.com/leadflow/leadflow/worker"
 )
 
