@@ -89,6 +89,19 @@ func (a *Activities) serve(ctx context.Context, lease *partitionLease, stopping 
 	if size <= 0 {
 		size = 500
 	}
+	// The outbox goes to Temporal beside the applying, not between two
+	// batches: a slow Temporal delays runs and deliveries, never scores.
+	dispatchWake := make(chan struct{}, 1)
+	dctx, stopDispatch := context.WithCancel(ctx)
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		a.dispatchLoop(dctx, p, dispatchWake)
+	}()
+	defer func() {
+		stopDispatch()
+		<-dispatched
+	}()
 	var res workflows.OwnResult
 	transient, failures := 0, 0
 	for {
@@ -102,9 +115,9 @@ func (a *Activities) serve(ctx context.Context, lease *partitionLease, stopping 
 			if batch.NextDue != nil {
 				wait = min(wait, max(time.Until(*batch.NextDue), time.Millisecond))
 			}
-			if derr := a.dispatch(ctx, p); derr != nil {
-				a.Log.Warn().Err(derr).Int("partition", p).Msg("outbox dispatch incomplete; retrying shortly")
-				wait = min(wait, 2*time.Second)
+			select {
+			case dispatchWake <- struct{}{}:
+			default:
 			}
 			if batch.More {
 				wait = 0
@@ -161,6 +174,30 @@ func (a *Activities) serve(ctx context.Context, lease *partitionLease, stopping 
 			case <-lease.locks.Done():
 				return res, fmt.Errorf("partition %d: %w", p, store.ErrLockSessionLost)
 			default:
+			}
+		}
+	}
+}
+
+// dispatchLoop hands the partition's outbox to Temporal each time it is
+// woken (after every batch), retrying every 2 s while Temporal refuses.
+func (a *Activities) dispatchLoop(ctx context.Context, p int, wake <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		}
+		for {
+			err := a.dispatch(ctx, p)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			a.Log.Warn().Err(err).Int("partition", p).Msg("outbox dispatch incomplete; retrying shortly")
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Second):
 			}
 		}
 	}
