@@ -24,6 +24,14 @@ const (
 	// attempts; then it takes it anyway, so a partition never stays
 	// unowned because the load looks uneven.
 	declineAttempts = 6
+	// supersedeAttempts: an attempt this late that finds its partition's
+	// lock held ends the holder's session. Temporal retries an owner only
+	// after giving the previous attempt up (its heartbeats stopped), so the
+	// holder is that attempt, frozen or cut off from Temporal; its
+	// connection would otherwise keep the partition for as long as the
+	// process lives. With the retry policy of PartitionWorkflow, attempt 7
+	// starts about 3 s after the first retry (8 s after a freeze).
+	supersedeAttempts = 7
 )
 
 // errPartitionBusy is why an owner did not take its partition.
@@ -157,6 +165,19 @@ func (o *PartitionOwners) acquire(ctx context.Context, partition, attempt int) (
 	ok, err := locks.TryLock(ctx, partition)
 	if err != nil {
 		return nil, err
+	}
+	if !ok && attempt >= supersedeAttempts {
+		ended, err := locks.TerminateHolder(ctx, partition)
+		if err != nil {
+			return nil, err
+		}
+		if ended {
+			o.log.Warn().Int("partition", partition).Int("attempt", attempt).
+				Msg("ended the session of a superseded owner that still held the partition's lock")
+			if ok, err = locks.TryLock(ctx, partition); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if !ok {
 		return nil, fmt.Errorf("%w: partition %d is locked by another owner", errPartitionBusy, partition)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -52,14 +54,22 @@ func WithPartitionFence(ctx context.Context, partition int, epoch int64) context
 	return context.WithValue(ctx, fenceKey{}, partitionFence{partition: partition, epoch: epoch})
 }
 
+// FencedIdleTimeout ends a fenced transaction whose client stopped in the
+// middle of it (a frozen process): PostgreSQL closes the session after this
+// long idle in the transaction, which releases its locks, so that the next
+// owner's claim does not wait for it for ever.
+const FencedIdleTimeout = 10 * time.Second
+
 func (f partitionFence) check(ctx context.Context, tx pgx.Tx) error {
-	var one int
-	err := tx.QueryRow(ctx, `SELECT 1 FROM partition_owners WHERE partition = $1 AND epoch = $2 FOR SHARE`, f.partition, f.epoch).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return &NotPartitionOwnerError{Partition: f.partition, Epoch: f.epoch}
-	}
+	var owned bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM partition_owners WHERE partition = $1 AND epoch = $2 FOR SHARE),
+			set_config('idle_in_transaction_session_timeout', $3, true)`,
+		f.partition, f.epoch, strconv.Itoa(int(FencedIdleTimeout.Milliseconds()))).Scan(&owned, nil)
 	if err != nil {
 		return fmt.Errorf("error checking the ownership of partition %d: %w", f.partition, err)
+	}
+	if !owned {
+		return &NotPartitionOwnerError{Partition: f.partition, Epoch: f.epoch}
 	}
 	return nil
 }

@@ -90,3 +90,38 @@ func TestEventInsertNotifiesPartition(t *testing.T) {
 	require.NoError(t, s.NotifyPartitions(ctx, []int{(store.PartitionOf(id) + 1) % store.Partitions}))
 	<-other
 }
+
+// A superseded owner whose connection still holds the lock (a frozen
+// process) is ended by TerminateHolder: its locks go, and its session is
+// lost for it.
+func TestTerminateHolderFreesTheLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	const p = 3
+	frozen, err := s.OpenPartitionLocks(ctx)
+	require.NoError(t, err)
+	defer frozen.Close()
+	ok, err := frozen.TryLock(ctx, p)
+	require.NoError(t, err)
+	require.True(t, ok)
+
+	next, err := s.OpenPartitionLocks(ctx)
+	require.NoError(t, err)
+	defer next.Close()
+	ended, err := next.TerminateHolder(ctx, p+1)
+	require.NoError(t, err)
+	require.False(t, ended, "nobody holds that partition")
+	ended, err = next.TerminateHolder(ctx, p)
+	require.NoError(t, err)
+	require.True(t, ended)
+	ok, err = next.TryLock(ctx, p)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Error(t, frozen.Ping(ctx))
+	select {
+	case <-frozen.Done():
+	default:
+		t.Fatal("the ended session is not reported lost")
+	}
+}

@@ -74,13 +74,18 @@ func (l *PartitionLocks) Close() {
 // use runs fn on the connection; a failure of the connection itself loses
 // the session (and its locks).
 func (l *PartitionLocks) use(ctx context.Context, fn func(ctx context.Context, conn *pgx.Conn) error) error {
+	return l.useFor(ctx, 5*time.Second, fn)
+}
+
+// useFor is use with a timeout of its own (a timeout ends the connection).
+func (l *PartitionLocks) useFor(ctx context.Context, timeout time.Duration, fn func(ctx context.Context, conn *pgx.Conn) error) error {
 	select {
 	case <-l.done:
 		return ErrLockSessionLost
 	default:
 	}
 	l.mu.Lock()
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	err := fn(ctx, l.conn)
 	cancel()
 	broken := l.conn.IsClosed()
@@ -117,6 +122,26 @@ func (l *PartitionLocks) TryLock(ctx context.Context, partition int) (bool, erro
 	return ok, nil
 }
 
+// TerminateHolder ends the session that holds the partition's lock (and so
+// every lock it holds), waiting up to 2 s for it to go. Call it only when
+// the holder is known to be superseded: an owner that Temporal gave up on
+// (its heartbeats stopped: a frozen process, a worker cut off from
+// Temporal) but whose connection PostgreSQL still keeps. It reports
+// whether a session was ended.
+func (l *PartitionLocks) TerminateHolder(ctx context.Context, partition int) (bool, error) {
+	var ended bool
+	err := l.use(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT coalesce(bool_or(pg_terminate_backend(pid, 2000)), false) FROM pg_locks
+			WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid::int8 = $1 AND objid::int8 = $2
+			AND pid <> pg_backend_pid() AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+			int64(partitionLockSpace), int64(partition)).Scan(&ended)
+	})
+	if err != nil {
+		return false, fmt.Errorf("error ending the session that holds partition %d: %w", partition, err)
+	}
+	return ended, nil
+}
+
 // Unlock releases the partition's lock.
 func (l *PartitionLocks) Unlock(ctx context.Context, partition int) error {
 	err := l.use(ctx, func(ctx context.Context, conn *pgx.Conn) error {
@@ -132,10 +157,11 @@ func (l *PartitionLocks) Unlock(ctx context.Context, partition int) error {
 // Claim records this session as the partition's owner and returns the new
 // epoch, the fencing token of its transactions (WithPartitionFence). Call
 // it holding the partition's lock. It waits for fenced transactions of a
-// previous owner still in flight.
+// previous owner still in flight (at most FencedIdleTimeout for one whose
+// process froze).
 func (l *PartitionLocks) Claim(ctx context.Context, partition int, owner string) (int64, error) {
 	var epoch int64
-	err := l.use(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+	err := l.useFor(ctx, FencedIdleTimeout+5*time.Second, func(ctx context.Context, conn *pgx.Conn) error {
 		return conn.QueryRow(ctx, `INSERT INTO partition_owners (partition, epoch, owner, owner_pid, acquired_at)
 			VALUES ($1, 1, $2, $3, clock_timestamp())
 			ON CONFLICT (partition) DO UPDATE SET epoch = partition_owners.epoch + 1, owner = excluded.owner,
