@@ -6,6 +6,7 @@ package worker
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -27,6 +28,12 @@ const DefaultTaskQueue = "leadflow"
 func New(c client.Client, taskQueue string, acts *activities.Activities, opts sdkworker.Options) sdkworker.Worker {
 	if opts.Identity == "" {
 		opts.Identity = Identity(acts.Deployment.ID)
+	}
+	if opts.MaxHeartbeatThrottleInterval == 0 {
+		// Partition owners heartbeat for as long as they own: send one every
+		// 2 s (not the SDK's 80% of the 5 s timeout), so that one slow call
+		// to a busy Temporal server does not time an owner out.
+		opts.MaxHeartbeatThrottleInterval = 2 * time.Second
 	}
 	w := sdkworker.New(c, taskQueue, opts)
 	RegisterWorkflows(w)
