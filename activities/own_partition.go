@@ -147,8 +147,11 @@ func (a *Activities) serve(ctx context.Context, lease *partitionLease, stopping 
 				t.Stop()
 				return res, ctx.Err()
 			case <-stopping:
+				// Not an error: the workflow starts the next owner at once,
+				// on another worker.
 				t.Stop()
-				return res, temporal.NewApplicationError(fmt.Sprintf("worker stopping; partition %d goes to another worker", p), workflows.ErrPartitionBusy)
+				res.Reason = workflows.OwnWorkerStopping
+				return res, nil
 			case <-lease.locks.Done():
 				t.Stop()
 				return res, fmt.Errorf("partition %d: %w", p, store.ErrLockSessionLost)

@@ -96,6 +96,8 @@ const (
 	// OwnLeaseEnded: the owner served its lease; the workflow starts the
 	// next one (which any worker may take).
 	OwnLeaseEnded = "lease_ended"
+	// OwnWorkerStopping: the owner's worker is shutting down.
+	OwnWorkerStopping = "worker_stopping"
 )
 
 // OwnResult is what one OwnPartition activity did before it returned.
