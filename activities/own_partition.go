@@ -171,6 +171,9 @@ func (a *Activities) serve(ctx context.Context, lease *partitionLease, stopping 
 			select {
 			case <-ctx.Done():
 				return res, ctx.Err()
+			case <-stopping:
+				res.Reason = workflows.OwnWorkerStopping
+				return res, nil
 			case <-lease.handBack:
 				res.Reason = workflows.OwnHandedBack
 				return res, nil
