@@ -52,12 +52,15 @@ func (a *Activities) OwnPartition(ctx context.Context, in workflows.OwnInput) (w
 			"this worker has no PartitionOwners: build it with worker.New", workflows.ErrPermanentApply, nil)
 	}
 	attempt, deadline, stopping := 1, time.Time{}, (<-chan struct{})(nil)
+	var act store.OwnerActivity
 	if activity.IsActivity(ctx) {
 		info := activity.GetInfo(ctx)
 		attempt, deadline = int(info.Attempt), info.Deadline
 		stopping = activity.GetWorkerStopChannel(ctx)
+		act = store.OwnerActivity{Namespace: info.WorkflowNamespace, WorkflowID: info.WorkflowExecution.ID,
+			RunID: info.WorkflowExecution.RunID, ActivityID: info.ActivityID}
 	}
-	lease, err := a.Owners.acquire(ctx, in.Partition, attempt)
+	lease, err := a.Owners.acquire(ctx, in.Partition, attempt, act)
 	if errors.Is(err, errPartitionBusy) {
 		return workflows.OwnResult{}, temporal.NewApplicationError(err.Error(), workflows.ErrPartitionBusy)
 	}

@@ -10,6 +10,10 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/leadflow/leadflow/workflows"
 
 	"github.com/leadflow/leadflow/store"
 )
@@ -44,6 +48,7 @@ var errPartitionBusy = errors.New("partition busy")
 // Start it before the Temporal worker and Stop it after.
 type PartitionOwners struct {
 	store    *store.Store
+	client   client.Client // fails the activities of owners whose worker died
 	identity string
 	log      zerolog.Logger
 	notifier *store.PartitionNotifier
@@ -53,6 +58,10 @@ type PartitionOwners struct {
 	held  map[int]*partitionLease
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
+	// orphans: partitions seen unlocked with this epoch by the last reap
+	// (a partition is reaped when seen twice), and the epochs reaped.
+	orphans map[int]int64
+	reaped  map[int]int64
 }
 
 // partitionLease is one partition owned by this worker.
@@ -68,10 +77,11 @@ type partitionLease struct {
 func (l *partitionLease) handBackNow() { l.handOnce.Do(func() { close(l.handBack) }) }
 
 // NewPartitionOwners returns the ownership side of a worker whose Temporal
-// identity is identity.
-func NewPartitionOwners(s *store.Store, identity string, log zerolog.Logger) *PartitionOwners {
-	return &PartitionOwners{store: s, identity: identity, log: log, notifier: s.NewPartitionNotifier(),
-		held: map[int]*partitionLease{}}
+// identity is identity; c (may be nil: no reaping) fails the activities of
+// owners whose worker died.
+func NewPartitionOwners(s *store.Store, c client.Client, identity string, log zerolog.Logger) *PartitionOwners {
+	return &PartitionOwners{store: s, client: c, identity: identity, log: log, notifier: s.NewPartitionNotifier(),
+		held: map[int]*partitionLease{}, orphans: map[int]int64{}, reaped: map[int]int64{}}
 }
 
 // Start listens for notifications and balances partitions until Stop.
@@ -85,7 +95,11 @@ func (o *PartitionOwners) Start() {
 		o.log.Warn().Err(err).Msg("could not open the partition lock connection yet; trying again shortly")
 	}
 	o.mu.Unlock()
-	o.wg.Add(2)
+	o.wg.Add(3)
+	go func() {
+		defer o.wg.Done()
+		o.reapLoop(ctx)
+	}()
 	go func() {
 		defer o.wg.Done()
 		o.notifier.Run(ctx, func(err error) {
@@ -151,7 +165,7 @@ func (o *PartitionOwners) session(ctx context.Context) (*store.PartitionLocks, e
 // acquire takes the partition for an owner: its advisory lock, then the
 // balance check, then a claim that bumps its epoch. attempt is the
 // activity's attempt number (declines stop after declineAttempts).
-func (o *PartitionOwners) acquire(ctx context.Context, partition, attempt int) (*partitionLease, error) {
+func (o *PartitionOwners) acquire(ctx context.Context, partition, attempt int, act store.OwnerActivity) (*partitionLease, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, ok := o.held[partition]; ok {
@@ -199,7 +213,7 @@ func (o *PartitionOwners) acquire(ctx context.Context, partition, attempt int) (
 			}
 		}
 	}
-	epoch, err := locks.Claim(ctx, partition, o.identity)
+	epoch, err := locks.Claim(ctx, partition, o.identity, act)
 	if err != nil {
 		_ = locks.Unlock(ctx, partition)
 		return nil, err
@@ -278,6 +292,62 @@ func (o *PartitionOwners) balance(ctx context.Context) error {
 	for _, l := range leases[:min(give, len(leases))] {
 		o.log.Info().Int("partition", l.partition).Int("owned", mine).Int("least_loaded", least).Msg("handing a partition back to balance the workers")
 		l.handBackNow()
+	}
+	return nil
+}
+
+// reapPeriod is how often a worker looks for partitions whose owner's lock
+// is gone while its activity may still look alive to Temporal.
+const reapPeriod = time.Second
+
+// reapLoop fails, at once, the activity of every owner whose lock is gone
+// (seen twice in a row with the same epoch): its worker died (kill -9, a
+// lost machine), PostgreSQL dropped its connection and the lock with it,
+// and Temporal would otherwise wait for the heartbeat timeout before
+// running it elsewhere. Failing an activity that already ended (an owner
+// that let its partition go) does nothing. Every worker reaps; the first
+// call wins.
+func (o *PartitionOwners) reapLoop(ctx context.Context) {
+	if o.client == nil {
+		return
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(reapPeriod):
+		}
+		if err := o.reap(ctx); err != nil && ctx.Err() == nil {
+			o.log.Debug().Err(err).Msg("could not look for partitions of dead workers")
+		}
+	}
+}
+
+func (o *PartitionOwners) reap(ctx context.Context) error {
+	rows, err := o.store.PartitionOwners(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.Held || r.Activity.ActivityID == "" || o.reaped[r.Partition] == r.Epoch {
+			delete(o.orphans, r.Partition)
+			continue
+		}
+		if o.orphans[r.Partition] != r.Epoch {
+			o.orphans[r.Partition] = r.Epoch // seen once: a release may be under way
+			continue
+		}
+		o.reaped[r.Partition] = r.Epoch
+		delete(o.orphans, r.Partition)
+		a := r.Activity
+		cause := temporal.NewApplicationError(fmt.Sprintf("the owner of partition %d (%s) lost its lock: its worker is gone", r.Partition, r.Owner),
+			workflows.ErrOwnerGone)
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := o.client.CompleteActivityByID(cctx, a.Namespace, a.WorkflowID, a.RunID, a.ActivityID, nil, cause)
+		cancel()
+		if err == nil {
+			o.log.Info().Int("partition", r.Partition).Str("owner", r.Owner).Msg("failed the activity of a partition owner whose worker is gone; it runs elsewhere")
+		}
 	}
 	return nil
 }

@@ -26,7 +26,7 @@ func TestPartitionFenceMakesAZombieHarmless(t *testing.T) {
 	ok, err := zombie.TryLock(ctx, p)
 	require.NoError(t, err)
 	require.True(t, ok)
-	oldEpoch, err := zombie.Claim(ctx, p, "zombie")
+	oldEpoch, err := zombie.Claim(ctx, p, "zombie", store.OwnerActivity{})
 	require.NoError(t, err)
 
 	next, err := s.OpenPartitionLocks(ctx)
@@ -43,7 +43,8 @@ func TestPartitionFenceMakesAZombieHarmless(t *testing.T) {
 	ok, err = next.TryLock(ctx, p)
 	require.NoError(t, err)
 	require.True(t, ok)
-	newEpoch, err := next.Claim(ctx, p, "next")
+	act := store.OwnerActivity{Namespace: "default", WorkflowID: "q/partition-7", RunID: "r", ActivityID: "8"}
+	newEpoch, err := next.Claim(ctx, p, "next", act)
 	require.NoError(t, err)
 	require.Equal(t, oldEpoch+1, newEpoch)
 
@@ -57,7 +58,7 @@ func TestPartitionFenceMakesAZombieHarmless(t *testing.T) {
 	owners, err := s.PartitionOwners(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []store.PartitionOwnerRow{{Partition: p, Epoch: newEpoch, Owner: "next", OwnerPID: next.PID(),
-		AcquiredAt: owners[0].AcquiredAt, Held: true}}, owners)
+		AcquiredAt: owners[0].AcquiredAt, Held: true, Activity: act}}, owners)
 }
 
 // An insert into the events log notifies its partition at commit.

@@ -41,7 +41,7 @@ func New(c client.Client, taskQueue string, acts *activities.Activities, opts sd
 	if acts.Owners != nil {
 		return w
 	}
-	acts.Owners = activities.NewPartitionOwners(acts.Store, opts.Identity, acts.Log)
+	acts.Owners = activities.NewPartitionOwners(acts.Store, c, opts.Identity, acts.Log)
 	return &ownerWorker{Worker: w, owners: acts.Owners}
 }
 

@@ -13,9 +13,13 @@ const (
 	// with applyLoop.
 	PartitionOwnerVersion = "partition-owner"
 	// OwnerHeartbeatTimeout is how long Temporal waits for an owner's
-	// heartbeat before it runs the partition elsewhere: a killed worker's
-	// partitions move within about this.
-	OwnerHeartbeatTimeout = 5 * time.Second
+	// heartbeat (sent every 2 s) before it runs the partition elsewhere.
+	// A killed worker's partitions move sooner: its locks die with its
+	// connections, and the other workers fail its owners' activities at
+	// once (PartitionOwners.reap). The timeout serves a frozen worker, or
+	// one cut off from Temporal, and is long enough that a slow Temporal
+	// server does not time healthy owners out.
+	OwnerHeartbeatTimeout = 10 * time.Second
 	// OwnerLease bounds one OwnPartition activity; the owner returns a
 	// little before it (OwnLeaseEnded) and the workflow starts the next.
 	OwnerLease = time.Hour

@@ -113,6 +113,12 @@ type OwnResult struct {
 // It is retried.
 const ErrPartitionBusy = "PartitionBusy"
 
+// ErrOwnerGone is the error type with which a worker fails the OwnPartition
+// activity of an owner whose lock is gone (its worker died), so that
+// Temporal runs it elsewhere without waiting for the heartbeat timeout. It
+// is retried.
+const ErrOwnerGone = "PartitionOwnerGone"
+
 // RunWait is a durable wait of a flow run: the input of RunWorkflow and the
 // result of ResumeRun (nil when the run finished).
 type RunWait struct {

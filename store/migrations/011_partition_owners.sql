@@ -8,7 +8,14 @@ CREATE TABLE partition_owners (
     epoch       bigint NOT NULL,
     owner       text NOT NULL,   -- the worker's identity
     owner_pid   int NOT NULL,    -- the backend holding the lock
-    acquired_at timestamptz NOT NULL
+    acquired_at timestamptz NOT NULL,
+    -- The owner's Temporal activity: when its lock is gone (its worker died),
+    -- any worker fails it at once so that Temporal runs it elsewhere without
+    -- waiting for the heartbeat timeout.
+    namespace   text NOT NULL DEFAULT '',
+    workflow_id text NOT NULL DEFAULT '',
+    run_id      text NOT NULL DEFAULT '',
+    activity_id text NOT NULL DEFAULT ''
 );
 
 -- Every committed insert of an event wakes its partition's owner: NOTIFY is
