@@ -27,7 +27,7 @@ const (
 	// live worker owns fewer partitions than this one, for this many
 	// attempts; then it takes it anyway, so a partition never stays
 	// unowned because the load looks uneven.
-	declineAttempts = 6
+	declineAttempts = 4
 	// supersedeAttempts: an attempt this late that finds its partition's
 	// lock held ends the holder's session. Temporal retries an owner only
 	// after giving the previous attempt up (its heartbeats stopped), so the
