@@ -166,6 +166,22 @@ func (o *PartitionOwners) session(ctx context.Context) (*store.PartitionLocks, e
 // balance check, then a claim that bumps its epoch. attempt is the
 // activity's attempt number (declines stop after declineAttempts).
 func (o *PartitionOwners) acquire(ctx context.Context, partition, attempt int, act store.OwnerActivity) (*partitionLease, error) {
+	l, err := o.lock(ctx, partition, attempt)
+	if err != nil {
+		return nil, err
+	}
+	// The claim may wait for a frozen owner's transaction: not under o.mu.
+	epoch, err := o.store.ClaimPartition(ctx, partition, o.identity, l.locks.PID(), act)
+	if err != nil {
+		o.release(l)
+		return nil, err
+	}
+	l.epoch = epoch
+	return l, nil
+}
+
+// lock takes the partition's lock and reserves it in held.
+func (o *PartitionOwners) lock(ctx context.Context, partition, attempt int) (*partitionLease, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, ok := o.held[partition]; ok {
@@ -213,12 +229,7 @@ func (o *PartitionOwners) acquire(ctx context.Context, partition, attempt int, a
 			}
 		}
 	}
-	epoch, err := locks.Claim(ctx, partition, o.identity, act)
-	if err != nil {
-		_ = locks.Unlock(ctx, partition)
-		return nil, err
-	}
-	l := &partitionLease{partition: partition, epoch: epoch, locks: locks, since: time.Now(), handBack: make(chan struct{})}
+	l := &partitionLease{partition: partition, locks: locks, since: time.Now(), handBack: make(chan struct{})}
 	o.held[partition] = l
 	return l, nil
 }

@@ -26,7 +26,7 @@ func TestPartitionFenceMakesAZombieHarmless(t *testing.T) {
 	ok, err := zombie.TryLock(ctx, p)
 	require.NoError(t, err)
 	require.True(t, ok)
-	oldEpoch, err := zombie.Claim(ctx, p, "zombie", store.OwnerActivity{})
+	oldEpoch, err := s.ClaimPartition(ctx, p, "zombie", zombie.PID(), store.OwnerActivity{})
 	require.NoError(t, err)
 
 	next, err := s.OpenPartitionLocks(ctx)
@@ -44,7 +44,7 @@ func TestPartitionFenceMakesAZombieHarmless(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	act := store.OwnerActivity{Namespace: "default", WorkflowID: "q/partition-7", RunID: "r", ActivityID: "8"}
-	newEpoch, err := next.Claim(ctx, p, "next", act)
+	newEpoch, err := s.ClaimPartition(ctx, p, "next", next.PID(), act)
 	require.NoError(t, err)
 	require.Equal(t, oldEpoch+1, newEpoch)
 

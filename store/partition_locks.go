@@ -154,32 +154,6 @@ func (l *PartitionLocks) Unlock(ctx context.Context, partition int) error {
 	return nil
 }
 
-// OwnerActivity names the Temporal activity of an owner.
-type OwnerActivity struct {
-	Namespace, WorkflowID, RunID, ActivityID string
-}
-
-// Claim records this session as the partition's owner (the worker owner,
-// its activity act) and returns the new epoch, the fencing token of its
-// transactions (WithPartitionFence). Call it holding the partition's lock.
-// It waits for fenced transactions of a previous owner still in flight (at
-// most FencedIdleTimeout for one whose process froze).
-func (l *PartitionLocks) Claim(ctx context.Context, partition int, owner string, act OwnerActivity) (int64, error) {
-	var epoch int64
-	err := l.useFor(ctx, FencedIdleTimeout+5*time.Second, func(ctx context.Context, conn *pgx.Conn) error {
-		return conn.QueryRow(ctx, `INSERT INTO partition_owners (partition, epoch, owner, owner_pid, acquired_at, namespace, workflow_id, run_id, activity_id)
-			VALUES ($1, 1, $2, $3, clock_timestamp(), $4, $5, $6, $7)
-			ON CONFLICT (partition) DO UPDATE SET epoch = partition_owners.epoch + 1, owner = excluded.owner,
-				owner_pid = excluded.owner_pid, acquired_at = excluded.acquired_at, namespace = excluded.namespace,
-				workflow_id = excluded.workflow_id, run_id = excluded.run_id, activity_id = excluded.activity_id
-			RETURNING epoch`, partition, owner, l.pid, act.Namespace, act.WorkflowID, act.RunID, act.ActivityID).Scan(&epoch)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("error claiming partition %d: %w", partition, err)
-	}
-	return epoch, nil
-}
-
 // FleetLoad is how many partitions each live worker owns, by the backend
 // pid of its lock connection (workers that own none included).
 type FleetLoad map[int32]int

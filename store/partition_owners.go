@@ -8,6 +8,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// OwnerActivity names the Temporal activity of an owner.
+type OwnerActivity struct {
+	Namespace, WorkflowID, RunID, ActivityID string
+}
+
 // PartitionOwnerRow is the last claim of a partition and whether its lock
 // is held now.
 type PartitionOwnerRow struct {
@@ -43,4 +48,26 @@ func (s *Store) PartitionOwners(ctx context.Context) ([]PartitionOwnerRow, error
 		return nil, fmt.Errorf("error reading partition owners: %w", err)
 	}
 	return out, nil
+}
+
+// ClaimPartition records the owner (the worker's identity, the backend pid
+// of its lock connection, its Temporal activity act) as the partition's and
+// returns the new epoch, the fencing token of its transactions
+// (WithPartitionFence). Call it holding the partition's lock. It waits for
+// fenced transactions of the previous owner still in flight (at most
+// FencedIdleTimeout for one whose process froze).
+func (s *Store) ClaimPartition(ctx context.Context, partition int, owner string, ownerPID int32, act OwnerActivity) (int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, FencedIdleTimeout+5*time.Second)
+	defer cancel()
+	var epoch int64
+	err := s.Pool.QueryRow(ctx, `INSERT INTO partition_owners (partition, epoch, owner, owner_pid, acquired_at, namespace, workflow_id, run_id, activity_id)
+		VALUES ($1, 1, $2, $3, clock_timestamp(), $4, $5, $6, $7)
+		ON CONFLICT (partition) DO UPDATE SET epoch = partition_owners.epoch + 1, owner = excluded.owner,
+			owner_pid = excluded.owner_pid, acquired_at = excluded.acquired_at, namespace = excluded.namespace,
+			workflow_id = excluded.workflow_id, run_id = excluded.run_id, activity_id = excluded.activity_id
+		RETURNING epoch`, partition, owner, ownerPID, act.Namespace, act.WorkflowID, act.RunID, act.ActivityID).Scan(&epoch)
+	if err != nil {
+		return 0, fmt.Errorf("error claiming partition %d: %w", partition, err)
+	}
+	return epoch, nil
 }
