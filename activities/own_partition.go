@@ -37,8 +37,9 @@ const (
 // inserted, by a timer at the partition's next due time, and by a poll
 // every OwnerPoll in case a notification was lost. Every apply transaction
 // is fenced by the owner's epoch, so an owner that lost its lock cannot
-// apply beside its successor. It heartbeats every second; Temporal runs it
-// elsewhere when the heartbeats stop.
+// apply beside its successor. It records a heartbeat every second (the SDK
+// sends one every 3 s); Temporal runs it elsewhere when they stop, or at
+// once when another worker finds its lock connection gone (reap).
 func (a *Activities) OwnPartition(ctx context.Context, in workflows.OwnInput) (workflows.OwnResult, error) {
 	if err := a.checkDeployment(workflows.ActivityOwnPartition, in.Deployment); err != nil {
 		return workflows.OwnResult{}, err

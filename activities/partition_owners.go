@@ -311,9 +311,10 @@ func (o *PartitionOwners) balance(ctx context.Context) error {
 // is gone while its activity may still look alive to Temporal.
 const reapPeriod = time.Second
 
-// reapLoop fails, at once, the activity of every owner whose lock is gone
-// (seen twice in a row with the same epoch): its worker died (kill -9, a
-// lost machine), PostgreSQL dropped its connection and the lock with it,
+// reapLoop fails, at once, the activity of every owner whose lock
+// connection is gone (seen twice in a row with the same epoch): its worker
+// died (kill -9, a lost machine), PostgreSQL dropped its connection and the
+// locks with it,
 // and Temporal would otherwise wait for the heartbeat timeout before
 // running it elsewhere. Failing an activity that already ended (an owner
 // that let its partition go) does nothing. Every worker reaps; the first
@@ -340,7 +341,9 @@ func (o *PartitionOwners) reap(ctx context.Context) error {
 		return err
 	}
 	for _, r := range rows {
-		if r.Held || r.Activity.ActivityID == "" || o.reaped[r.Partition] == r.Epoch {
+		// Only the owners of dead workers: an owner that let its partition
+		// go lives on, and its activity (or its retry) is Temporal's.
+		if r.Held || r.OwnerAlive || r.Activity.ActivityID == "" || o.reaped[r.Partition] == r.Epoch {
 			delete(o.orphans, r.Partition)
 			continue
 		}

@@ -58,7 +58,7 @@ func TestPartitionFenceMakesAZombieHarmless(t *testing.T) {
 	owners, err := s.PartitionOwners(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []store.PartitionOwnerRow{{Partition: p, Epoch: newEpoch, Owner: "next", OwnerPID: next.PID(),
-		AcquiredAt: owners[0].AcquiredAt, Held: true, Activity: act}}, owners)
+		AcquiredAt: owners[0].AcquiredAt, Held: true, OwnerAlive: true, Activity: act}}, owners)
 }
 
 // An insert into the events log notifies its partition at commit.

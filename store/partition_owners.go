@@ -21,7 +21,11 @@ type PartitionOwnerRow struct {
 	Owner      string
 	OwnerPID   int32
 	AcquiredAt time.Time
-	Held       bool
+	// Held: the owner's lock connection holds the partition's lock now.
+	Held bool
+	// OwnerAlive: the owner's lock connection still exists (its worker
+	// lives, whether or not it still holds this partition).
+	OwnerAlive bool
 	// Activity is the owner's Temporal activity (empty fields when the
 	// claim was made outside an activity).
 	Activity OwnerActivity
@@ -33,15 +37,17 @@ func (s *Store) PartitionOwners(ctx context.Context) ([]PartitionOwnerRow, error
 			o.namespace, o.workflow_id, o.run_id, o.activity_id,
 			EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
 				AND l.classid::int8 = $1 AND l.objid::int8 = o.partition AND l.pid = o.owner_pid
-				AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-		FROM partition_owners o ORDER BY o.partition`, int64(partitionLockSpace))
+				AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())),
+			EXISTS (SELECT 1 FROM pg_locks w WHERE w.locktype = 'advisory' AND w.granted AND w.objsubid = 2
+				AND w.classid::int8 = $2 AND w.objid::int8 = o.owner_pid AND w.pid = o.owner_pid)
+		FROM partition_owners o ORDER BY o.partition`, int64(partitionLockSpace), int64(workerLockSpace))
 	if err != nil {
 		return nil, fmt.Errorf("error listing partition owners: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (PartitionOwnerRow, error) {
 		var o PartitionOwnerRow
 		err := r.Scan(&o.Partition, &o.Epoch, &o.Owner, &o.OwnerPID, &o.AcquiredAt,
-			&o.Activity.Namespace, &o.Activity.WorkflowID, &o.Activity.RunID, &o.Activity.ActivityID, &o.Held)
+			&o.Activity.Namespace, &o.Activity.WorkflowID, &o.Activity.RunID, &o.Activity.ActivityID, &o.Held, &o.OwnerAlive)
 		return o, err
 	})
 	if err != nil {

@@ -31,9 +31,10 @@ func New(c client.Client, taskQueue string, acts *activities.Activities, opts sd
 	}
 	if opts.MaxHeartbeatThrottleInterval == 0 {
 		// Partition owners heartbeat for as long as they own: send one every
-		// 2 s (not the SDK's 80% of the 5 s timeout), so that one slow call
-		// to a busy Temporal server does not time an owner out.
-		opts.MaxHeartbeatThrottleInterval = 2 * time.Second
+		// 3 s (not the SDK's 80% of the 10 s timeout), so that one slow call
+		// to a busy Temporal server does not time an owner out. (The SDK
+		// gives each call this long.)
+		opts.MaxHeartbeatThrottleInterval = 3 * time.Second
 	}
 	w := sdkworker.New(c, taskQueue, opts)
 	RegisterWorkflows(w)

@@ -13,7 +13,7 @@ const (
 	// with applyLoop.
 	PartitionOwnerVersion = "partition-owner"
 	// OwnerHeartbeatTimeout is how long Temporal waits for an owner's
-	// heartbeat (sent every 2 s) before it runs the partition elsewhere.
+	// heartbeat (sent every 3 s) before it runs the partition elsewhere.
 	// A killed worker's partitions move sooner: its locks die with its
 	// connections, and the other workers fail its owners' activities at
 	// once (PartitionOwners.reap). The timeout serves a frozen worker, or
