@@ -307,8 +307,9 @@ func (o *PartitionOwners) balance(ctx context.Context) error {
 	return nil
 }
 
-// reapPeriod is how often a worker looks for partitions whose owner's lock
-// is gone while its activity may still look alive to Temporal.
+// reapPeriod is how often a worker pings its lock connection and looks for
+// frozen workers and for partitions whose owner's lock is gone while its
+// activity may still look alive to Temporal.
 const reapPeriod = time.Second
 
 // reapLoop fails, at once, the activity of every owner whose lock
@@ -329,13 +330,45 @@ func (o *PartitionOwners) reapLoop(ctx context.Context) {
 			return
 		case <-time.After(reapPeriod):
 		}
+		if err := o.ping(ctx); err != nil && ctx.Err() == nil {
+			o.log.Warn().Err(err).Msg("partition lock connection lost; its owners stop and start again")
+		}
 		if err := o.reap(ctx); err != nil && ctx.Err() == nil {
 			o.log.Debug().Err(err).Msg("could not look for partitions of dead workers")
 		}
 	}
 }
 
+// ping shows PostgreSQL that this worker lives (its lock connection is
+// used every second) and notices at once when that connection is lost.
+func (o *PartitionOwners) ping(ctx context.Context) error {
+	o.mu.Lock()
+	locks := o.locks
+	o.mu.Unlock()
+	if locks == nil {
+		return nil
+	}
+	return locks.Ping(ctx)
+}
+
+// frozenAfter: a worker whose lock connection has been quiet this long is
+// frozen (SIGSTOP, a hung machine, a stalled VM) and is ended.
+const frozenAfter = 8 * time.Second
+
 func (o *PartitionOwners) reap(ctx context.Context) error {
+	o.mu.Lock()
+	locks := o.locks
+	o.mu.Unlock()
+	if locks != nil {
+		pids, err := locks.TerminateFrozenWorkers(ctx, frozenAfter)
+		if err != nil {
+			return err
+		}
+		for _, pid := range pids {
+			o.log.Warn().Int32("lock_backend", pid).Dur("quiet", frozenAfter).
+				Msg("ended the lock connection of a frozen worker; its partitions go to the others")
+		}
+	}
 	rows, err := o.store.PartitionOwners(ctx)
 	if err != nil {
 		return err

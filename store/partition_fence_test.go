@@ -126,3 +126,32 @@ func TestTerminateHolderFreesTheLock(t *testing.T) {
 		t.Fatal("the ended session is not reported lost")
 	}
 }
+
+// A worker whose lock connection stays quiet is taken for frozen: its lock
+// connection is ended, and its locks with it. One that pings is left alone.
+func TestTerminateFrozenWorkers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	frozen, err := s.OpenPartitionLocks(ctx)
+	require.NoError(t, err)
+	defer frozen.Close()
+	ok, err := frozen.TryLock(ctx, 2)
+	require.NoError(t, err)
+	require.True(t, ok)
+	live, err := s.OpenPartitionLocks(ctx)
+	require.NoError(t, err)
+	defer live.Close()
+
+	time.Sleep(1500 * time.Millisecond)
+	require.NoError(t, live.Ping(ctx))
+	ended, err := live.TerminateFrozenWorkers(ctx, time.Second)
+	require.NoError(t, err)
+	require.Equal(t, []int32{frozen.PID()}, ended)
+	ok, err = live.TryLock(ctx, 2)
+	require.NoError(t, err)
+	require.True(t, ok, "the frozen worker's lock must be gone")
+	ended, err = live.TerminateFrozenWorkers(ctx, time.Second)
+	require.NoError(t, err)
+	require.Empty(t, ended)
+}

@@ -97,10 +97,11 @@ func (l *PartitionLocks) useFor(ctx context.Context, timeout time.Duration, fn f
 	return err
 }
 
-// Ping checks that the connection, and so its locks, still live.
+// Ping checks that the connection, and so its locks, still live, and
+// shows the other workers that this one does (TerminateFrozenWorkers).
 func (l *PartitionLocks) Ping(ctx context.Context) error {
 	return l.use(ctx, func(ctx context.Context, conn *pgx.Conn) error {
-		if err := conn.Ping(ctx); err != nil {
+		if _, err := conn.Exec(ctx, `SELECT 1`); err != nil {
 			_ = conn.Close(context.Background())
 			return err
 		}
@@ -140,6 +141,31 @@ func (l *PartitionLocks) TerminateHolder(ctx context.Context, partition int) (bo
 		return false, fmt.Errorf("error ending the session that holds partition %d: %w", partition, err)
 	}
 	return ended, nil
+}
+
+// TerminateFrozenWorkers ends the lock connections of workers that have
+// sent nothing on them for longer than quiet (live workers ping theirs
+// every second): their process is frozen or cut off. Their locks go with
+// the connections. It returns the backend pids it ended.
+func (l *PartitionLocks) TerminateFrozenWorkers(ctx context.Context, quiet time.Duration) ([]int32, error) {
+	var pids []int32
+	err := l.use(ctx, func(ctx context.Context, conn *pgx.Conn) error {
+		rows, err := conn.Query(ctx, `WITH frozen AS MATERIALIZED (
+				SELECT a.pid FROM pg_locks w JOIN pg_stat_activity a ON a.pid = w.pid
+				WHERE w.locktype = 'advisory' AND w.granted AND w.objsubid = 2 AND w.classid::int8 = $1
+				AND w.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+				AND a.pid <> pg_backend_pid() AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => $2))
+			SELECT pid FROM frozen WHERE pg_terminate_backend(pid, 2000)`, int64(workerLockSpace), quiet.Seconds())
+		if err != nil {
+			return err
+		}
+		pids, err = pgx.CollectRows(rows, pgx.RowTo[int32])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error ending the lock connections of frozen workers: %w", err)
+	}
+	return pids, nil
 }
 
 // Unlock releases the partition's lock.

@@ -13,13 +13,14 @@ const (
 	// with applyLoop.
 	PartitionOwnerVersion = "partition-owner"
 	// OwnerHeartbeatTimeout is how long Temporal waits for an owner's
-	// heartbeat (sent every 3 s) before it runs the partition elsewhere.
-	// A killed worker's partitions move sooner: its locks die with its
-	// connections, and the other workers fail its owners' activities at
-	// once (PartitionOwners.reap). The timeout serves a frozen worker, or
-	// one cut off from Temporal, and is long enough that a slow Temporal
-	// server does not time healthy owners out.
-	OwnerHeartbeatTimeout = 10 * time.Second
+	// heartbeat (sent every 3 s) before it runs the partition elsewhere. It
+	// is a last resort: the workers watch each other through PostgreSQL and
+	// move a partition sooner. A killed worker's locks die with its
+	// connections, and a frozen worker's lock connection (quiet for 8 s) is
+	// ended by the others; either way they fail its owners' activities at
+	// once (activities.PartitionOwners.reap). It is long so that a slow or
+	// restarting Temporal server does not time healthy owners out.
+	OwnerHeartbeatTimeout = 30 * time.Second
 	// OwnerLease bounds one OwnPartition activity; the owner returns a
 	// little before it (OwnLeaseEnded) and the workflow starts the next.
 	OwnerLease = time.Hour
