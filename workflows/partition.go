@@ -18,9 +18,11 @@ const (
 	// move a partition sooner. A killed worker's locks die with its
 	// connections, and a frozen worker's lock connection (quiet for 8 s) is
 	// ended by the others; either way they fail its owners' activities at
-	// once (activities.PartitionOwners.reap). It is long so that a slow or
-	// restarting Temporal server does not time healthy owners out.
-	OwnerHeartbeatTimeout = 30 * time.Second
+	// once (activities.PartitionOwners.reap). It still serves an attempt
+	// that died before it claimed its partition (or whose completion was
+	// lost with a stopping worker); it allows three heartbeats, so that one
+	// slow call to a busy Temporal server does not time a healthy owner out.
+	OwnerHeartbeatTimeout = 10 * time.Second
 	// OwnerLease bounds one OwnPartition activity; the owner returns a
 	// little before it (OwnLeaseEnded) and the workflow starts the next.
 	OwnerLease = time.Hour
