@@ -1,6 +1,7 @@
 # leadflow — run `make help` for the targets.
 GO ?= go
 PKG := ./...
+WORKFLOWCHECK_VERSION := v0.6.0
 
 .PHONY: help
 help: ## list the targets
@@ -20,8 +21,8 @@ lint: ## go vet and gofmt
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
 .PHONY: workflowcheck
-workflowcheck: ## check workflow code for non-determinism (Temporal's workflowcheck)
-	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@latest ./workflows/...
+workflowcheck: ## check workflow code for non-determinism (Temporal's workflowcheck, pinned)
+	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
 
 .PHONY: fuzz
 fuzz: ## fuzz the flow decoder and the ingestion routes for a minute each

@@ -17,9 +17,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // Activities carries the dependencies of every activity.
@@ -58,9 +58,9 @@ func (a *Activities) now() time.Time {
 
 // ApplyPartition applies due changes and pending events of a partition in
 // one transaction, then dispatches the outbox.
-func (a *Activities) ApplyPartition(ctx context.Context, in workflows.ApplyInput) (workflows.ApplyResult, error) {
-	if err := a.checkDeployment(workflows.ActivityApplyPartition, in.Deployment); err != nil {
-		return workflows.ApplyResult{}, err
+func (a *Activities) ApplyPartition(ctx context.Context, in contract.ApplyInput) (contract.BatchResult, error) {
+	if err := a.checkDeployment(contract.ActivityApplyPartition, in.Deployment); err != nil {
+		return contract.BatchResult{}, err
 	}
 	defer heartbeat(ctx)()
 	size := a.BatchSize
@@ -73,9 +73,9 @@ func (a *Activities) ApplyPartition(ctx context.Context, in workflows.ApplyInput
 		// transient (retried) or a failure of the partition as a whole
 		// (definitions that cannot load, say), which retrying at once will
 		// not cure: the workflow waits and tries again later.
-		return workflows.ApplyResult{}, permanentOr(err, workflows.ErrPermanentApply)
+		return contract.BatchResult{}, permanentOr(err, contract.ErrPermanentApply)
 	}
-	out := workflows.ApplyResult{Events: res.Events, Due: res.Due, More: res.More, NextDue: res.NextDue}
+	out := res
 	if err := a.dispatch(ctx, in.Partition); err != nil {
 		// The batch is committed; what was not handed to Temporal stays in
 		// the outbox. Come back for it in a moment rather than failing (and
@@ -90,8 +90,8 @@ func (a *Activities) ApplyPartition(ctx context.Context, in workflows.ApplyInput
 }
 
 // ResumeRun continues a flow run after its wait ended and returns its next wait.
-func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*workflows.RunWait, error) {
-	if err := a.checkDeployment(workflows.ActivityResumeRun, in.Deployment); err != nil {
+func (a *Activities) ResumeRun(ctx context.Context, in contract.ResumeInput) (*contract.Wait, error) {
+	if err := a.checkDeployment(contract.ActivityResumeRun, in.Deployment); err != nil {
 		return nil, err
 	}
 	defer heartbeat(ctx)()
@@ -109,7 +109,7 @@ func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*
 	case err != nil:
 		// It would fail the same way again: the run fails, its workflow ends.
 		if ferr := a.Engine.FailRun(ctx, in.RunID, err, now); ferr != nil {
-			return nil, permanentOr(ferr, workflows.ErrPermanentResume)
+			return nil, permanentOr(ferr, contract.ErrPermanentResume)
 		}
 		w = nil
 	}
@@ -118,7 +118,7 @@ func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*
 		return nil, nil
 	}
 	if err != nil {
-		return nil, permanentOr(err, workflows.ErrPermanentResume)
+		return nil, permanentOr(err, contract.ErrPermanentResume)
 	}
 	if err := a.dispatch(ctx, partition); err != nil {
 		// Committed; the partition's own loop dispatches what is left.
@@ -127,8 +127,8 @@ func (a *Activities) ResumeRun(ctx context.Context, in workflows.ResumeInput) (*
 	if w == nil {
 		return nil, nil
 	}
-	return &workflows.RunWait{RunID: w.RunID, WaitSeq: w.WaitSeq, Kind: w.Kind, Event: w.Event, Until: w.Until,
-		Deployment: cmp.Or(a.Deployment.ID, in.Deployment)}, nil
+	w.Deployment = cmp.Or(a.Deployment.ID, in.Deployment)
+	return w, nil
 }
 
 // permanentOr returns err as it is when it is transient (Temporal retries

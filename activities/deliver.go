@@ -12,10 +12,10 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/egress"
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // DeliveryOptions configure deliveries (CRM tasks and webhook steps).
@@ -25,7 +25,7 @@ type DeliveryOptions struct {
 	// webhook-id and webhook-timestamp but no signature.
 	Signer egress.Signer
 	// RetryFor bounds the retries of one delivery (LEADFLOW_DELIVERY_RETRY_FOR;
-	// default workflows.DefaultDeliveryRetryFor). It is handed to each
+	// default contract.DefaultDeliveryRetryFor). It is handed to each
 	// delivery workflow when the outbox starts it.
 	RetryFor time.Duration
 }
@@ -40,8 +40,8 @@ var publicOnly = egress.NewClient(egress.Policy{}, 15*time.Second)
 // (other than 408, 409, 425, 429) records it failed and is not retried;
 // anything else is an error Temporal retries until the workflow's bound.
 // URLs are redacted in every error recorded or returned.
-func (a *Activities) Deliver(ctx context.Context, in workflows.DeliveryInput) error {
-	if err := a.checkDeployment(workflows.ActivityDeliver, in.Deployment); err != nil {
+func (a *Activities) Deliver(ctx context.Context, in contract.DeliveryInput) error {
+	if err := a.checkDeployment(contract.ActivityDeliver, in.Deployment); err != nil {
 		return err
 	}
 	d, err := a.Store.LoadDelivery(ctx, in.DeliveryID)
@@ -111,7 +111,7 @@ func (a *Activities) deliveryFailed(ctx context.Context, d store.Delivery, code 
 		return err
 	}
 	a.Log.Warn().Int64("delivery_id", d.ID).Str("kind", d.Kind).Str("error", msg).Msg("delivery failed")
-	return temporal.NewNonRetryableApplicationError(msg, workflows.ErrPermanentDelivery, nil)
+	return temporal.NewNonRetryableApplicationError(msg, contract.ErrPermanentDelivery, nil)
 }
 
 // transportError is err's text without the *url.Error wrapper, whose text
@@ -126,8 +126,8 @@ func transportError(err error) string {
 
 // GiveUpDelivery marks a delivery whose retries ran out as failed, keeping
 // its last error.
-func (a *Activities) GiveUpDelivery(ctx context.Context, in workflows.GiveUpInput) error {
-	if err := a.checkDeployment(workflows.ActivityGiveUpDelivery, in.Deployment); err != nil {
+func (a *Activities) GiveUpDelivery(ctx context.Context, in contract.GiveUpInput) error {
+	if err := a.checkDeployment(contract.ActivityGiveUpDelivery, in.Deployment); err != nil {
 		return err
 	}
 	changed, err := a.Store.GiveUpDelivery(ctx, in.DeliveryID, egress.Redact(in.Reason), a.now())

@@ -5,7 +5,7 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/leadflow/leadflow/workflows"
+	"github.com/leadflow/leadflow/contract"
 )
 
 // checkDeployment refuses work that belongs to another leadflow deployment:
@@ -27,5 +27,5 @@ func (a *Activities) checkDeployment(activity, work string) error {
 		activity, work, a.Deployment.ID, a.Deployment.Database, a.TaskQueue)
 	a.Log.Error().Str("activity", activity).Str("work_deployment", work).Str("deployment", a.Deployment.ID).
 		Str("task_queue", a.TaskQueue).Msg("refused work of another deployment")
-	return temporal.NewNonRetryableApplicationError(msg, workflows.ErrForeignDeployment, nil, work, a.Deployment.ID)
+	return temporal.NewNonRetryableApplicationError(msg, contract.ErrForeignDeployment, nil, work, a.Deployment.ID)
 }

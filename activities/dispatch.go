@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/store"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // dispatchConcurrency is how many Temporal calls one dispatch makes at once.
@@ -99,7 +99,7 @@ func refused(err error) bool {
 	return errors.As(err, &invalid) || errors.As(err, &syntax) || errors.As(err, &typ) || errors.As(err, &unknown)
 }
 
-type unknownKindError struct{ kind string }
+type unknownKindError struct{ kind contract.OutboxKind }
 
 func (e *unknownKindError) Error() string { return fmt.Sprintf("unknown outbox kind %q", e.kind) }
 
@@ -108,10 +108,10 @@ func (e *unknownKindError) Error() string { return fmt.Sprintf("unknown outbox k
 func (a *Activities) giveUp(ctx context.Context, it store.OutboxItem, cause error) error {
 	now := a.now()
 	cause = fmt.Errorf("temporal refused %s %s: %w", it.Kind, it.WorkflowID, cause)
-	a.Log.Error().Int64("outbox_id", it.ID).Str("kind", it.Kind).Str("workflow_id", it.WorkflowID).
+	a.Log.Error().Int64("outbox_id", it.ID).Str("kind", string(it.Kind)).Str("workflow_id", it.WorkflowID).
 		Str("error", store.ErrorText(cause)).Msg("outbox row refused for good; recorded, not retried")
-	if it.Kind == "start_run" {
-		var w workflows.RunWait
+	if it.Kind == contract.OutboxStartRun {
+		var w contract.Wait
 		if json.Unmarshal(it.Payload, &w) == nil && w.RunID != "" {
 			if err := a.Engine.FailRun(ctx, w.RunID, cause, now); err != nil {
 				return err
@@ -122,7 +122,7 @@ func (a *Activities) giveUp(ctx context.Context, it store.OutboxItem, cause erro
 }
 
 func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error {
-	id := workflows.WorkflowID(a.TaskQueue, it.WorkflowID)
+	id := contract.WorkflowID(a.TaskQueue, it.WorkflowID)
 	opts := client.StartWorkflowOptions{
 		ID:                    id,
 		TaskQueue:             a.TaskQueue,
@@ -130,27 +130,27 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 	}
 	var err error
 	switch it.Kind {
-	case "start_run":
-		var w workflows.RunWait
+	case contract.OutboxStartRun:
+		var w contract.Wait
 		if err := json.Unmarshal(it.Payload, &w); err != nil {
 			return err
 		}
-		_, err = a.Client.ExecuteWorkflow(ctx, opts, workflows.RunWorkflowName, w)
-	case "deliver":
-		var in workflows.DeliveryInput
+		_, err = a.Client.ExecuteWorkflow(ctx, opts, contract.RunWorkflowName, w)
+	case contract.OutboxDeliver:
+		var in contract.DeliveryInput
 		if err := json.Unmarshal(it.Payload, &in); err != nil {
 			return err
 		}
 		if in.RetryFor == 0 {
 			in.RetryFor = a.Deliveries.RetryFor
 		}
-		_, err = a.Client.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflowName, in)
-	case "signal_run":
-		var s workflows.RunSignal
+		_, err = a.Client.ExecuteWorkflow(ctx, opts, contract.DeliveryWorkflowName, in)
+	case contract.OutboxSignalRun:
+		var s contract.RunSignal
 		if err := json.Unmarshal(it.Payload, &s); err != nil {
 			return err
 		}
-		err = a.Client.SignalWorkflow(ctx, id, "", workflows.SignalRunEvent, s)
+		err = a.Client.SignalWorkflow(ctx, id, "", contract.SignalRunEvent, s)
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			return nil // the run's workflow already ended

@@ -9,9 +9,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 const (
@@ -40,17 +40,17 @@ const (
 // apply beside its successor. It records a heartbeat every second (the SDK
 // sends one every 3 s); Temporal runs it elsewhere when they stop, or at
 // once when another worker finds its lock connection gone (reap).
-func (a *Activities) OwnPartition(ctx context.Context, in workflows.OwnInput) (workflows.OwnResult, error) {
-	if err := a.checkDeployment(workflows.ActivityOwnPartition, in.Deployment); err != nil {
-		return workflows.OwnResult{}, err
+func (a *Activities) OwnPartition(ctx context.Context, in contract.OwnInput) (contract.OwnResult, error) {
+	if err := a.checkDeployment(contract.ActivityOwnPartition, in.Deployment); err != nil {
+		return contract.OwnResult{}, err
 	}
 	if in.Partition < 0 || in.Partition >= store.Partitions {
-		return workflows.OwnResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("partition %d does not exist (0 to %d)", in.Partition, store.Partitions-1), workflows.ErrPermanentApply, nil)
+		return contract.OwnResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("partition %d does not exist (0 to %d)", in.Partition, store.Partitions-1), contract.ErrPermanentApply, nil)
 	}
 	if a.Owners == nil {
-		return workflows.OwnResult{}, temporal.NewNonRetryableApplicationError(
-			"this worker has no PartitionOwners: build it with worker.New", workflows.ErrPermanentApply, nil)
+		return contract.OwnResult{}, temporal.NewNonRetryableApplicationError(
+			"this worker has no PartitionOwners: build it with worker.New", contract.ErrPermanentApply, nil)
 	}
 	attempt, deadline, stopping := 1, time.Time{}, (<-chan struct{})(nil)
 	var act store.OwnerActivity
@@ -63,10 +63,10 @@ func (a *Activities) OwnPartition(ctx context.Context, in workflows.OwnInput) (w
 	}
 	lease, err := a.Owners.acquire(ctx, in.Partition, attempt, act)
 	if errors.Is(err, errPartitionBusy) {
-		return workflows.OwnResult{}, temporal.NewApplicationError(err.Error(), workflows.ErrPartitionBusy)
+		return contract.OwnResult{}, temporal.NewApplicationError(err.Error(), contract.ErrPartitionBusy)
 	}
 	if err != nil {
-		return workflows.OwnResult{}, fmt.Errorf("error taking partition %d: %w", in.Partition, err)
+		return contract.OwnResult{}, fmt.Errorf("error taking partition %d: %w", in.Partition, err)
 	}
 	defer a.Owners.release(lease)
 	defer heartbeat(ctx)()
@@ -81,7 +81,7 @@ func (a *Activities) OwnPartition(ctx context.Context, in workflows.OwnInput) (w
 }
 
 // serve is the owner's loop.
-func (a *Activities) serve(ctx context.Context, lease *partitionLease, stopping <-chan struct{}, leaseEnd <-chan time.Time) (workflows.OwnResult, error) {
+func (a *Activities) serve(ctx context.Context, lease *partitionLease, stopping <-chan struct{}, leaseEnd <-chan time.Time) (contract.OwnResult, error) {
 	p := lease.partition
 	woken, unsubscribe := a.Owners.notifier.Subscribe(p)
 	defer unsubscribe()
@@ -106,7 +106,7 @@ func (a *Activities) serve(ctx context.Context, lease *partitionLease, stopping 
 		stopDispatch()
 		<-dispatched
 	}()
-	var res workflows.OwnResult
+	var res contract.OwnResult
 	transient, failures := 0, 0
 	for {
 		wait := poll
@@ -154,18 +154,18 @@ func (a *Activities) serve(ctx context.Context, lease *partitionLease, stopping 
 				// Not an error: the workflow starts the next owner at once,
 				// on another worker.
 				t.Stop()
-				res.Reason = workflows.OwnWorkerStopping
+				res.Reason = contract.OwnWorkerStopping
 				return res, nil
 			case <-lease.locks.Done():
 				t.Stop()
 				return res, fmt.Errorf("partition %d: %w", p, store.ErrLockSessionLost)
 			case <-lease.handBack:
 				t.Stop()
-				res.Reason = workflows.OwnHandedBack
+				res.Reason = contract.OwnHandedBack
 				return res, nil
 			case <-leaseEnd:
 				t.Stop()
-				res.Reason = workflows.OwnLeaseEnded
+				res.Reason = contract.OwnLeaseEnded
 				return res, nil
 			case <-woke:
 			case <-t.C:
@@ -176,10 +176,10 @@ func (a *Activities) serve(ctx context.Context, lease *partitionLease, stopping 
 			case <-ctx.Done():
 				return res, ctx.Err()
 			case <-stopping:
-				res.Reason = workflows.OwnWorkerStopping
+				res.Reason = contract.OwnWorkerStopping
 				return res, nil
 			case <-lease.handBack:
-				res.Reason = workflows.OwnHandedBack
+				res.Reason = contract.OwnHandedBack
 				return res, nil
 			case <-lease.locks.Done():
 				return res, fmt.Errorf("partition %d: %w", p, store.ErrLockSessionLost)

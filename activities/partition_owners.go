@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/leadflow/leadflow/workflows"
+	"github.com/leadflow/leadflow/contract"
 
 	"github.com/leadflow/leadflow/store"
 )
@@ -388,12 +388,14 @@ func (o *PartitionOwners) reap(ctx context.Context) error {
 		delete(o.orphans, r.Partition)
 		a := r.Activity
 		cause := temporal.NewApplicationError(fmt.Sprintf("the owner of partition %d (%s) lost its lock: its worker is gone", r.Partition, r.Owner),
-			workflows.ErrOwnerGone)
+			contract.ErrOwnerGone)
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		err := o.client.CompleteActivityByID(cctx, a.Namespace, a.WorkflowID, a.RunID, a.ActivityID, nil, cause)
 		cancel()
-		if err == nil {
-			o.log.Info().Int("partition", r.Partition).Str("owner", r.Owner).Msg("failed the activity of a partition owner whose worker is gone; it runs elsewhere")
+		if err != nil {
+			o.log.Debug().Err(err).Int("partition", r.Partition).Msg("could not fail the activity of a gone owner (it may have ended already)")
+		} else {
+			o.log.Warn().Int("partition", r.Partition).Str("owner", r.Owner).Msg("failed the activity of a partition owner whose worker is gone; it runs elsewhere")
 		}
 	}
 	return nil

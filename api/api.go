@@ -252,6 +252,9 @@ func (s *server) routes() []route {
 		{"GET", "/v1/definitions/{id}", admin, s.getDefinition},
 		{"POST", "/v1/definitions/{id}/pause", admin, s.setDefinitionStatus("paused")},
 		{"POST", "/v1/definitions/{id}/resume", admin, s.setDefinitionStatus("published")},
+
+		{"GET", "/v1/reports/conversion", admin, s.getConversionReport},
+		{"GET", "/v1/models/{id}/suggestions", admin, s.getModelSuggestions},
 	}, s.consoleRoutes()...)
 }
 

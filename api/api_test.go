@@ -705,6 +705,11 @@ func TestDefinitions(t *testing.T) {
 	require.EqualValues(t, 2, vs[0].(map[string]any)["version"])
 	require.NotEmpty(t, vs[0].(map[string]any)["hash"])
 	require.EqualValues(t, 25, m["body"].(map[string]any)["rule"].(map[string]any)["score"].(map[string]any)["value"])
+	// A segment's version re-evaluates existing contacts (none here: done at once).
+	re := m["reevaluation"].(map[string]any)
+	require.EqualValues(t, 2, re["version"])
+	require.EqualValues(t, 0, re["contacts"])
+	require.NotEmpty(t, re["finished_at"])
 
 	// Pause and resume.
 	r = e.do("POST", "/v1/definitions/tag-mql/pause", adminKey, nil)
@@ -752,7 +757,8 @@ func TestGetContact(t *testing.T) {
 	require.Equal(t, "acme", m["account_id"])
 	require.Equal(t, "sql", m["stage"])
 	require.Equal(t, false, m["disqualified"])
-	require.Equal(t, map[string]any{"main": map[string]any{"score": 12.5, "band": "warm", "profile": 5.0, "engagement": 7.5}}, m["scores"])
+	require.Equal(t, map[string]any{"main": map[string]any{"score": 12.5, "band": "warm", "color": "", "profile": 5.0, "engagement": 7.5}}, m["scores"],
+		"a model not published: the band stored, no colour")
 	require.Equal(t, []any{"mql"}, m["segments"])
 	runs := m["flow_runs"].([]any)
 	require.Len(t, runs, 1, "only active runs")
@@ -779,6 +785,11 @@ func TestGetContact(t *testing.T) {
 func TestLeads(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	r := e.do("POST", "/v1/definitions", adminKey, `{"kind": "score_model", "id": "main", "name": "Main",
+		"bands": [{"name": "cold", "min": 0, "color": "#3b82f6"}, {"name": "warm", "min": 15, "color": "#f59e0b"},
+			{"name": "hot", "min": 30, "color": "#ef4444"}],
+		"engagement": [{"id": "click", "on": {"type": "email_clicked"}, "points": 5}]}`)
+	require.Equal(t, 201, r.code, string(r.body))
 	for _, c := range []struct {
 		id    string
 		score float64
@@ -810,7 +821,7 @@ func TestLeads(t *testing.T) {
 		}
 		return out
 	}
-	r := e.do("GET", "/v1/leads", adminKey, nil)
+	r = e.do("GET", "/v1/leads", adminKey, nil)
 	require.Equal(t, []string{"b", "c", "d", "e", "a"}, ids(r))
 	m := r.json(t)
 	require.Equal(t, "main", m["model"])
@@ -820,7 +831,7 @@ func TestLeads(t *testing.T) {
 	delete(first, "score_updated_at")
 	delete(first, "last_activity")
 	require.Equal(t, map[string]any{"contact_id": "b", "email": "b@x.io", "score": 75.5, "band": "hot", "stage": "", "disqualified": false,
-		"band_color": "", "owner": ""}, first)
+		"band_color": "#ef4444", "owner": ""}, first)
 
 	require.Equal(t, []string{"b", "c", "d"}, ids(e.do("GET", "/v1/leads?band=hot", adminKey, nil)))
 	require.Equal(t, []string{"b", "c"}, ids(e.do("GET", "/v1/leads?band=hot&limit=2", adminKey, nil)))
@@ -828,10 +839,14 @@ func TestLeads(t *testing.T) {
 	require.Equal(t, []string{"b", "d", "e", "a"}, ids(e.do("GET", "/v1/leads?disqualified=false", adminKey, nil)))
 	require.Equal(t, []string{"a"}, ids(e.do("GET", "/v1/leads?model=other", adminKey, nil)))
 	require.Empty(t, ids(e.do("GET", "/v1/leads?model=unknown", adminKey, nil)))
+	require.Equal(t, []string{"b", "c", "d", "e"}, ids(e.do("GET", "/v1/leads?min_score=20", adminKey, nil)))
+	require.Equal(t, []string{"e"}, ids(e.do("GET", "/v1/leads?band=warm", adminKey, nil)))
+	require.Empty(t, ids(e.do("GET", "/v1/leads?band=warm&min_score=20.01", adminKey, nil)))
 
 	for q, path := range map[string]string{
 		"limit=0": "limit", "limit=1001": "limit", "limit=ten": "limit", "model=": "model",
 		"bnd=hot": "bnd", "disqualified=maybe": "disqualified", "limit=1&limit=2": "limit",
+		"band=tepid": "band", "model=other&band=hot": "band", "min_score=lots": "min_score", "min_score=1e10": "min_score",
 	} {
 		r := e.do("GET", "/v1/leads?"+q, adminKey, nil)
 		require.Equal(t, 400, r.code, q)
@@ -840,6 +855,8 @@ func TestLeads(t *testing.T) {
 	}
 	_, details := e.do("GET", "/v1/leads?bnd=hot", adminKey, nil).errBody(t)
 	require.Contains(t, details[0]["message"], `did you mean "band"?`)
+	_, details = e.do("GET", "/v1/leads?band=tepid", adminKey, nil).errBody(t)
+	require.Equal(t, `"tepid" is not a band of score model "main"; its bands are cold, warm, hot`, details[0]["message"])
 }
 
 func TestScoreHistory(t *testing.T) {
@@ -926,29 +943,49 @@ func TestTasks(t *testing.T) {
 	require.Equal(t, 400, e.do("GET", "/v1/tasks?limit=-1", adminKey, nil).code)
 }
 
+// An account's score in a model that rolls up to accounts is the sum of
+// its contacts' scores, disqualified contacts left out, in the model's
+// bands; a model without "account_rollup" has no account score.
 func TestAccount(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	r := e.do("POST", "/v1/definitions", adminKey, `[{"kind": "score_model", "id": "main", "name": "Main", "account_rollup": "sum",
+		"bands": [{"name": "cold", "min": 0, "color": "#3b82f6"}, {"name": "hot", "min": 30, "color": "#ef4444"}],
+		"engagement": [{"id": "click", "on": {"type": "email_clicked"}, "points": 5}]},
+		{"kind": "score_model", "id": "nps", "name": "NPS", "bands": [{"name": "promoter", "min": 9, "color": "#22c55e"}],
+		"engagement": [{"id": "click", "on": {"type": "email_clicked"}, "points": 5}]}]`)
+	require.Equal(t, 201, r.code, string(r.body))
 	require.Equal(t, 404, e.do("GET", "/v1/accounts/acme", adminKey, nil).code)
 	e.addContact("a", "a@acme.io", "acme")
 	e.addContact("b", "b@acme.io", "acme")
+	e.addContact("x", "x@acme.io", "acme")
 	e.addContact("z", "z@other.io", "other")
 	e.addScore("a", "main", 10.25, "cold")
 	e.addScore("b", "main", 30, "hot")
 	e.addScore("b", "nps", 9, "")
+	e.addScore("x", "main", 500, "hot")
+	e.exec(`UPDATE contacts SET disqualified = true WHERE id = 'x'`)
 	e.addScore("z", "main", 100, "hot")
 
-	r := e.do("GET", "/v1/accounts/acme", adminKey, nil)
+	r = e.do("GET", "/v1/accounts/acme", adminKey, nil)
 	require.Equal(t, 200, r.code, string(r.body))
 	m := r.json(t)
 	require.Equal(t, "acme", m["account_id"])
 	require.Equal(t, "Account acme", m["name"])
-	require.Equal(t, map[string]any{"main": 40.25, "nps": 9.0}, m["scores"])
-	require.EqualValues(t, 2, m["contacts_total"])
+	require.Equal(t, map[string]any{"main": map[string]any{"score": 40.25, "band": "hot", "color": "#ef4444"}}, m["scores"],
+		"main sums a and b, not the disqualified x; nps does not roll up")
+	require.EqualValues(t, 3, m["contacts_total"])
 	contacts := m["contacts"].([]any)
-	require.Len(t, contacts, 2)
+	require.Len(t, contacts, 3)
 	require.Equal(t, map[string]any{"contact_id": "b", "email": "b@acme.io", "stage": "", "disqualified": false,
-		"scores": map[string]any{"main": 30.0, "nps": 9.0}}, contacts[1])
+		"scores": map[string]any{"main": map[string]any{"score": 30.0, "band": "hot", "color": "#ef4444"},
+			"nps": map[string]any{"score": 9.0, "band": "promoter", "color": "#22c55e"}}}, contacts[1])
+
+	// A contact disqualified later leaves the sum; an account without a
+	// contact that counts scores 0.
+	e.exec(`UPDATE contacts SET disqualified = true WHERE id IN ('a', 'b')`)
+	m = e.do("GET", "/v1/accounts/acme", adminKey, nil).json(t)
+	require.Equal(t, map[string]any{"main": map[string]any{"score": 0.0, "band": "cold", "color": "#3b82f6"}}, m["scores"])
 }
 
 func TestPostContact(t *testing.T) {

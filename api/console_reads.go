@@ -5,7 +5,6 @@ package api
 // without publishing it, and the JSON Schema of definition files.
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -25,25 +24,6 @@ type bandJSON struct {
 	Color string  `json:"color"`
 }
 
-// modelBands reads the bands of the current version of a score model; none
-// when the model is not published.
-func (s *server) modelBands(ctx context.Context, model string) ([]bandJSON, error) {
-	d, _, err := s.cfg.Store.Definition(ctx, model)
-	if errors.Is(err, store.ErrNotFound) {
-		return []bandJSON{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var body struct {
-		Bands []bandJSON `json:"bands"`
-	}
-	if d.Kind != flows.KindScoreModel || json.Unmarshal(d.Body, &body) != nil || body.Bands == nil {
-		return []bandJSON{}, nil
-	}
-	return body.Bands, nil
-}
-
 var cursorScore = regexp.MustCompile(`^-?[0-9]{1,12}(\.[0-9]{1,2})?$`)
 
 func encodeLeadsCursor(c store.LeadsCursor) string {
@@ -54,7 +34,7 @@ func encodeLeadsCursor(c store.LeadsCursor) string {
 func decodeLeadsCursor(s string) (store.LeadsCursor, error) {
 	var c store.LeadsCursor
 	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(raw, &c) != nil || !cursorScore.MatchString(c.Score) || c.ContactID == "" {
+	if err != nil || json.Unmarshal(raw, &c) != nil || !cursorScore.MatchString(c.Score) || c.ContactID == "" || c.At < 0 {
 		return c, fmt.Errorf("is not a cursor of this list; pass next_cursor of the previous page as it is")
 	}
 	if _, ok := new(big.Float).SetString(c.Score); !ok {

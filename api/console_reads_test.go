@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -235,7 +236,8 @@ func TestTasksFilters(t *testing.T) {
 func TestSegmentsAndAccounts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	r := e.do("POST", "/v1/definitions", adminKey, "["+modelDoc+","+segmentDoc+"]")
+	rollup := strings.Replace(modelDoc, `"name": "Main score",`, `"name": "Main score", "account_rollup": "sum",`, 1)
+	r := e.do("POST", "/v1/definitions", adminKey, "["+rollup+","+segmentDoc+"]")
 	require.Equal(t, 201, r.code, string(r.body))
 	// e.now is 2025-03-01 12:00 UTC. Two days ago a and b entered, b left
 	// yesterday, c entered today.
@@ -284,6 +286,8 @@ func TestSegmentsAndAccounts(t *testing.T) {
 			AccountID string  `json:"account_id"`
 			Contacts  int64   `json:"contacts"`
 			Score     float64 `json:"score"`
+			Band      string  `json:"band"`
+			Color     string  `json:"color"`
 		} `json:"accounts"`
 	}
 	require.NoError(t, json.Unmarshal(r.body, &accs))
@@ -292,6 +296,17 @@ func TestSegmentsAndAccounts(t *testing.T) {
 	require.Equal(t, 42.5, accs.Accounts[0].Score)
 	require.EqualValues(t, 3, accs.Accounts[0].Contacts)
 	require.Equal(t, "zeta", accs.Accounts[1].AccountID)
+	require.Equal(t, "hot", accs.Accounts[0].Band)
+	require.Equal(t, "#ef4444", accs.Accounts[0].Color)
+
+	// Only a model that rolls up to accounts has account scores.
+	e.do("POST", "/v1/definitions", adminKey, `{"kind": "score_model", "id": "nps", "name": "NPS",
+		"engagement": [{"id": "click", "on": {"type": "email_clicked"}, "points": 5}]}`)
+	r = e.do("GET", "/v1/accounts?model=nps", adminKey, nil)
+	require.Equal(t, 400, r.code, string(r.body))
+	_, details := r.errBody(t)
+	require.Equal(t, `score model "nps" does not roll up to accounts (it has no "account_rollup": "sum"); the models that do are main`, details[0]["message"])
+	require.Equal(t, 400, e.do("GET", "/v1/accounts?model=ghost", adminKey, nil).code)
 }
 
 type segmentSummary struct {

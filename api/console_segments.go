@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/leadflow/leadflow/flows"
@@ -131,8 +132,13 @@ type accountSummaryJSON struct {
 	Name      string  `json:"name"`
 	Contacts  int64   `json:"contacts"`
 	Score     float64 `json:"score"`
+	Band      string  `json:"band"`
+	Color     string  `json:"color"`
 }
 
+// getAccounts lists accounts by their score in a model that rolls up to
+// accounts: the sum of the scores of their contacts that are not
+// disqualified, at the request's time, in the model's bands.
 func (s *server) getAccounts(w http.ResponseWriter, r *http.Request) {
 	var p problems
 	q := query(r, &p, "model", "limit")
@@ -148,14 +154,33 @@ func (s *server) getAccounts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	list, err := s.cfg.Store.AccountsByScore(r.Context(), model, limit)
+	models, err := s.scoreModels(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if sm := models[model]; sm == nil || sm.AccountRollup != "sum" {
+		why := fmt.Sprintf("score model %q is not published", model)
+		if sm != nil {
+			why = fmt.Sprintf("score model %q does not roll up to accounts (it has no \"account_rollup\": \"sum\")", model)
+		}
+		if ids := models.rollup(); len(ids) > 0 {
+			p.add("model", "%s; the models that do are %s", why, strings.Join(ids, ", "))
+		} else {
+			p.add("model", "%s; no published model rolls up to accounts: add \"account_rollup\": \"sum\" to one", why)
+		}
+		s.fail(w, r, p.err())
+		return
+	}
+	list, err := s.cfg.Store.AccountsByScore(r.Context(), model, limit, models.clock(s.cfg.Now()))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	out := make([]accountSummaryJSON, 0, len(list))
 	for _, a := range list {
-		out = append(out, accountSummaryJSON{AccountID: a.ID, Name: a.Name, Contacts: a.Contacts, Score: a.Score})
+		band, color := models.band(model, a.Score, "")
+		out = append(out, accountSummaryJSON{AccountID: a.ID, Name: a.Name, Contacts: a.Contacts, Score: a.Score, Band: band, Color: color})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"model": model, "accounts": out})
+	writeJSON(w, http.StatusOK, map[string]any{"model": model, "bands": models.bands(model), "accounts": out})
 }

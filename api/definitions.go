@@ -59,7 +59,7 @@ func (s *server) postDefinitions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	isArray := kind(body) == "an array"
+	isArray := body[0] == '[' // readBody checked it is one JSON value
 	if isArray && len(bytes.TrimSpace(body[1:len(body)-1])) == 0 {
 		writeError(w, http.StatusUnprocessableEntity, "invalid definitions",
 			detail{Message: "no documents; send one document or an array of them"})
@@ -144,6 +144,9 @@ func (s *server) listDefinitions(w http.ResponseWriter, r *http.Request) {
 type definitionResponse struct {
 	store.Definition
 	Versions []store.DefinitionVersion `json:"versions"`
+	// Reevaluation: the progress of re-evaluating existing contacts under
+	// the newest version of a score model or segment that started one.
+	Reevaluation *store.Reevaluation `json:"reevaluation,omitempty"`
 }
 
 func (s *server) getDefinition(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +169,12 @@ func (s *server) getDefinition(w http.ResponseWriter, r *http.Request) {
 	if versions == nil {
 		versions = []store.DefinitionVersion{}
 	}
-	writeJSON(w, http.StatusOK, definitionResponse{Definition: d, Versions: versions})
+	re, err := s.cfg.Store.LatestReevaluation(r.Context(), id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, definitionResponse{Definition: d, Versions: versions, Reevaluation: re})
 }
 
 // setDefinitionStatus pauses a definition or resumes it (status published).

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
+	"github.com/leadflow/leadflow/strictjson"
 )
 
 var validate = validator.New()
@@ -35,10 +35,7 @@ var eventFields = []string{"id", "type", "contact_id", "email", "properties", "t
 // newEventID returns a random event id for events sent without one.
 func newEventID() string { return "evt_" + rand.Text() }
 
-func present(m map[string]json.RawMessage, key string) bool {
-	raw, ok := m[key]
-	return ok && !isNull(raw)
-}
+func present(m map[string]*strictjson.Node, key string) bool { return !isNull(m[key]) }
 
 // eventType reads an event type: any name up to 100 characters, normalized
 // to snake_case the way the Segment routes do ("Trial Started" →
@@ -110,7 +107,7 @@ func parseTime(s string) (time.Time, bool) {
 }
 
 // decodeEvent decodes and validates one event of POST /v1/events strictly.
-func decodeEvent(raw json.RawMessage, path string, now time.Time, p *problems) store.EventRow {
+func decodeEvent(raw *strictjson.Node, path string, now time.Time, p *problems) store.EventRow {
 	e := store.EventRow{OccurredAt: now}
 	m, ok := object(raw, path, p)
 	if !ok {
@@ -182,7 +179,7 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 	top, ok := object(body, "", &p)
 	switch {
 	case !ok:
-		p.list = []detail{{Path: "", Message: fmt.Sprintf("must be an event object or {\"batch\": [...]}, not %s", kind(body))}}
+		p.list = []detail{{Path: "", Message: fmt.Sprintf("must be an event object or {\"batch\": [...]}, not %s", body.Kind)}}
 	case top["batch"] != nil:
 		strict(top, []string{"batch"}, "", &p)
 		items, ok := batchItems(top["batch"], "batch", &p)
@@ -206,16 +203,12 @@ func (s *server) postEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // batchItems reads the array of a batch: 1 to MaxBatch items.
-func batchItems(raw json.RawMessage, path string, p *problems) ([]json.RawMessage, bool) {
-	if k := kind(raw); k != "an array" {
-		p.add(path, "must be an array of events, not %s", k)
+func batchItems(raw *strictjson.Node, path string, p *problems) ([]*strictjson.Node, bool) {
+	if raw.Kind != strictjson.Array {
+		p.add(path, "must be an array of events, not %s", raw.Kind)
 		return nil, false
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		p.add(path, "invalid array: %v", err)
-		return nil, false
-	}
+	items := raw.Items
 	switch {
 	case len(items) == 0:
 		p.add(path, "must hold at least one event")
@@ -442,7 +435,7 @@ func (s *server) postContact(w http.ResponseWriter, r *http.Request) {
 		case <-ticker.C:
 		}
 	}
-	view, err := s.cfg.Store.ContactView(ctx, e.ContactID)
+	view, models, err := s.contactView(ctx, e.ContactID)
 	if err != nil {
 		if err == store.ErrNotFound {
 			writeJSON(w, http.StatusAccepted, pendingResponse{Status: "pending", EventID: eventID})
@@ -451,5 +444,5 @@ func (s *server) postContact(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, contactJSON(view))
+	writeJSON(w, http.StatusOK, contactJSON(view, models))
 }

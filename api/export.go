@@ -88,13 +88,14 @@ func csvTime(t *time.Time) string {
 func csvFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // exportLeadsCSV streams the hot list selected by lq, from its cursor on;
-// with limited, at most lq.Limit rows.
-func (s *server) exportLeadsCSV(w http.ResponseWriter, r *http.Request, lq store.LeadsPageQuery, limited bool) {
+// with limited, at most lq.Limit rows. Every page reads the scores at
+// lq.Now, so the file is one list at one time.
+func (s *server) exportLeadsCSV(w http.ResponseWriter, r *http.Request, lq store.LeadsPageQuery, limited bool, models scoreModels) {
 	total := -1
 	if limited {
 		total = lq.Limit
 	}
-	out := newCSVStream(w, "leads.csv", []string{"contact_id", "email", "score", "band", "stage", "owner", "disqualified",
+	out := newCSVStream(w, "leads.csv", []string{"contact_id", "email", "score", "band", "band_color", "stage", "owner", "disqualified",
 		"account_id", "score_updated_at", "last_activity"})
 	for total != 0 {
 		lq.Limit = exportPage
@@ -107,7 +108,8 @@ func (s *server) exportLeadsCSV(w http.ResponseWriter, r *http.Request, lq store
 		}
 		for _, l := range leads {
 			t := l.UpdatedAt
-			out.write([]string{l.ContactID, l.Email, csvFloat(l.Score), l.Band, l.Stage, l.Owner,
+			band, color := models.band(lq.Model, l.Score, l.Band)
+			out.write([]string{l.ContactID, l.Email, csvFloat(l.Score), band, color, l.Stage, l.Owner,
 				strconv.FormatBool(l.Disqualified), l.AccountID, csvTime(&t), csvTime(l.LastActivity)})
 		}
 		if err := out.flush(); err != nil {
@@ -119,8 +121,8 @@ func (s *server) exportLeadsCSV(w http.ResponseWriter, r *http.Request, lq store
 		if len(leads) < lq.Limit {
 			return
 		}
-		last := leads[len(leads)-1]
-		lq.After = &store.LeadsCursor{Score: last.ScoreText, ContactID: last.ContactID}
+		after := leadsCursorAfter(leads[len(leads)-1], lq.Now)
+		lq.After = &after
 	}
 }
 
@@ -133,8 +135,9 @@ type contactListJSON struct {
 	DisqualifiedReason string         `json:"disqualified_reason"`
 	Tags               []string       `json:"tags"`
 	Fields             map[string]any `json:"fields"`
-	Score              *float64       `json:"score"`
+	Score              *float64       `json:"score"` // in the model "main", at the request's time
 	Band               string         `json:"band"`
+	BandColor          string         `json:"band_color"`
 	CreatedAt          time.Time      `json:"created_at"`
 	UpdatedAt          time.Time      `json:"updated_at"`
 }
@@ -172,8 +175,14 @@ func (s *server) getContacts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	models, err := s.scoreModels(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	cq.Now, cq.HalfLife = s.cfg.Now(), models.halfLife(contactsModel)
 	if wantsCSV(r) {
-		s.exportContactsCSV(w, r, cq, q.Has("limit"))
+		s.exportContactsCSV(w, r, cq, q.Has("limit"), models)
 		return
 	}
 	rows, err := s.cfg.Store.ContactsPage(r.Context(), cq)
@@ -183,7 +192,7 @@ func (s *server) getContacts(w http.ResponseWriter, r *http.Request) {
 	}
 	out := contactsResponse{Contacts: make([]contactListJSON, 0, len(rows))}
 	for _, c := range rows {
-		out.Contacts = append(out.Contacts, contactListItem(c))
+		out.Contacts = append(out.Contacts, contactListItem(c, models))
 	}
 	if len(rows) == cq.Limit {
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(rows[len(rows)-1].ID))
@@ -191,10 +200,16 @@ func (s *server) getContacts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func contactListItem(c store.ContactListRow) contactListJSON {
+// contactsModel is the score model GET /v1/contacts shows.
+const contactsModel = "main"
+
+func contactListItem(c store.ContactListRow, models scoreModels) contactListJSON {
 	out := contactListJSON{ContactID: c.ID, Email: c.Email, Stage: c.Stage, Disqualified: c.Disqualified,
-		DisqualifiedReason: c.DisqualifiedReason, Tags: c.Tags, Fields: c.Fields, Score: c.Score, Band: c.Band,
+		DisqualifiedReason: c.DisqualifiedReason, Tags: c.Tags, Fields: c.Fields, Score: c.Score,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	if c.Score != nil {
+		out.Band, out.BandColor = models.band(contactsModel, *c.Score, c.Band)
+	}
 	if c.AccountID != "" {
 		acc := c.AccountID
 		out.AccountID = &acc
@@ -210,13 +225,13 @@ func contactListItem(c store.ContactListRow) contactListJSON {
 
 // exportContactsCSV streams the contacts cq selects: tags joined with ;,
 // fields as one JSON object column.
-func (s *server) exportContactsCSV(w http.ResponseWriter, r *http.Request, cq store.ContactsPageQuery, limited bool) {
+func (s *server) exportContactsCSV(w http.ResponseWriter, r *http.Request, cq store.ContactsPageQuery, limited bool, models scoreModels) {
 	total := -1
 	if limited {
 		total = cq.Limit
 	}
 	out := newCSVStream(w, "contacts.csv", []string{"contact_id", "email", "account_id", "stage", "disqualified",
-		"tags", "score", "band", "fields", "created_at", "updated_at"})
+		"tags", "score", "band", "band_color", "fields", "created_at", "updated_at"})
 	for total != 0 {
 		cq.Limit = exportPage
 		if total > 0 && total < exportPage {
@@ -231,13 +246,14 @@ func (s *server) exportContactsCSV(w http.ResponseWriter, r *http.Request, cq st
 			if len(c.Fields) > 0 {
 				fields, _ = json.Marshal(c.Fields)
 			}
+			item := contactListItem(c, models)
 			score := ""
 			if c.Score != nil {
 				score = csvFloat(*c.Score)
 			}
 			created, updated := c.CreatedAt, c.UpdatedAt
 			out.write([]string{c.ID, c.Email, c.AccountID, c.Stage, strconv.FormatBool(c.Disqualified),
-				strings.Join(c.Tags, ";"), score, c.Band, string(fields), csvTime(&created), csvTime(&updated)})
+				strings.Join(c.Tags, ";"), score, item.Band, item.BandColor, string(fields), csvTime(&created), csvTime(&updated)})
 		}
 		if err := out.flush(); err != nil {
 			s.abortStream(r, "contacts", err)

@@ -26,6 +26,7 @@ import (
 
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
+	"github.com/leadflow/leadflow/strictjson"
 )
 
 // importRejection is one row refused by an import, by its line in the file.
@@ -377,18 +378,16 @@ func readNDJSONRows(body []byte, firstLine int) []importRow {
 			continue
 		}
 		line := firstLine + i
-		if err := checkIngestBody(raw); err != nil {
+		n, err := parseIngest(raw)
+		if err != nil {
 			rows = append(rows, importRow{line: line, err: err.Error()})
 			continue
 		}
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		var obj map[string]any
-		if err := d.Decode(&obj); err != nil || d.More() {
+		if n.Kind != strictjson.Object {
 			rows = append(rows, importRow{line: line, err: "not a JSON object"})
 			continue
 		}
-		rows = append(rows, importRow{line: line, values: obj})
+		rows = append(rows, importRow{line: line, values: n.Value().(map[string]any)})
 	}
 	return rows
 }

@@ -27,7 +27,6 @@ package api
 //     ever.
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/hex"
@@ -266,22 +265,13 @@ func toAnyList(ss []string) []any {
 }
 
 // decodePayload checks a verified body as every ingestion route does
-// (one JSON value, valid UTF-8, nesting within the limit) and decodes it
-// with numbers kept exact.
+// (parseIngest) and decodes it with numbers kept exact.
 func decodePayload(body []byte) (any, error) {
-	if err := checkJSON(body); err != nil {
+	n, err := parseIngest(body)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkIngestBody(body); err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, &requestError{status: http.StatusBadRequest, msg: "invalid JSON: " + err.Error()}
-	}
-	return v, nil
+	return n.Value(), nil
 }
 
 // refusePayload answers a verified request whose payload is not what the

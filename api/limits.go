@@ -310,35 +310,6 @@ func checkPrivileged(e store.EventRow, path string, p *problems) {
 	}
 }
 
-// checkDepth reports a body nested deeper than maxBodyDepth anywhere,
-// ignored fields included, at the byte offset where it goes too deep.
-func checkDepth(body []byte) error {
-	depth, inString, escaped := 0, false, false
-	for i, c := range body {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > maxBodyDepth {
-				return malformed(body, i, fmt.Sprintf("JSON nested deeper than %d levels", maxBodyDepth))
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return nil
-}
-
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -10,12 +12,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leadflow/leadflow/flows"
 	"github.com/leadflow/leadflow/store"
 )
 
+// scoreJSON is a contact's score in one model as it stands at the
+// request's time, with its band and the band's colour.
 type scoreJSON struct {
 	Score      float64 `json:"score"`
 	Band       string  `json:"band"`
+	Color      string  `json:"color"`
 	Profile    float64 `json:"profile"`
 	Engagement float64 `json:"engagement"`
 }
@@ -32,6 +38,21 @@ type runJSON struct {
 	StartedAt   time.Time  `json:"started_at"`
 }
 
+// conversionJSON is a contact's first conversion in a model: the score and
+// band it had then; its ledger then is the model's rows with id <=
+// ledger_through (GET /v1/contacts/{id}/score-history).
+type conversionJSON struct {
+	Model         string    `json:"model"`
+	EventID       string    `json:"event_id"`
+	EventType     string    `json:"event_type"`
+	Value         *float64  `json:"value"`
+	OccurredAt    time.Time `json:"occurred_at"`
+	At            time.Time `json:"at"`
+	Score         float64   `json:"score"`
+	Band          string    `json:"band"`
+	LedgerThrough *int64    `json:"ledger_through"`
+}
+
 type contactResponse struct {
 	ContactID          string               `json:"contact_id"`
 	Email              string               `json:"email"`
@@ -44,11 +65,13 @@ type contactResponse struct {
 	Scores             map[string]scoreJSON `json:"scores"`
 	Segments           []string             `json:"segments"`
 	FlowRuns           []runJSON            `json:"flow_runs"`
-	CreatedAt          time.Time            `json:"created_at"`
-	UpdatedAt          time.Time            `json:"updated_at"`
+	// Conversions are the first conversion per score model (migration 012).
+	Conversions []conversionJSON `json:"conversions"`
+	CreatedAt   time.Time        `json:"created_at"`
+	UpdatedAt   time.Time        `json:"updated_at"`
 }
 
-func contactJSON(v store.ContactView) contactResponse {
+func contactJSON(v store.ContactView, models scoreModels) contactResponse {
 	c := v.Contact
 	out := contactResponse{
 		ContactID:          c.ID,
@@ -61,6 +84,7 @@ func contactJSON(v store.ContactView) contactResponse {
 		Scores:             map[string]scoreJSON{},
 		Segments:           v.Segments,
 		FlowRuns:           []runJSON{},
+		Conversions:        []conversionJSON{},
 		CreatedAt:          c.CreatedAt,
 		UpdatedAt:          c.UpdatedAt,
 	}
@@ -78,11 +102,16 @@ func contactJSON(v store.ContactView) contactResponse {
 		out.AccountID = &acc
 	}
 	for _, s := range v.Scores {
-		out.Scores[s.Model] = scoreJSON{Score: s.Score, Band: s.Band, Profile: s.Profile, Engagement: s.Engagement}
+		band, color := models.band(s.Model, s.Score, s.Band)
+		out.Scores[s.Model] = scoreJSON{Score: s.Score, Band: band, Color: color, Profile: s.Profile, Engagement: s.Engagement}
+	}
+	for _, cv := range v.Conversions {
+		out.Conversions = append(out.Conversions, conversionJSON{Model: cv.Model, EventID: cv.EventID, EventType: cv.EventType, Value: cv.Value,
+			OccurredAt: cv.OccurredAt, At: cv.At, Score: cv.Score, Band: cv.Band, LedgerThrough: cv.LedgerThrough})
 	}
 	for _, r := range v.Runs {
-		out.FlowRuns = append(out.FlowRuns, runJSON{ID: r.ID, FlowID: r.FlowID, FlowVersion: r.FlowVersion, Status: r.Status,
-			StepID: r.StepID, WaitKind: r.WaitKind, WaitEvent: r.WaitEvent, WaitUntil: r.WaitUntil, StartedAt: r.StartedAt})
+		out.FlowRuns = append(out.FlowRuns, runJSON{ID: r.ID, FlowID: r.FlowID, FlowVersion: r.FlowVersion, Status: string(r.Status),
+			StepID: r.StepID, WaitKind: string(r.WaitKind), WaitEvent: r.WaitEvent, WaitUntil: r.WaitUntil, StartedAt: r.StartedAt})
 	}
 	return out
 }
@@ -140,7 +169,7 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("contact_id")
-	v, err := s.cfg.Store.ContactView(r.Context(), id)
+	v, models, err := s.contactView(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
 		return
@@ -149,7 +178,18 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, contactJSON(v))
+	writeJSON(w, http.StatusOK, contactJSON(v, models))
+}
+
+// contactView loads a contact with its scores at the request's time and
+// the published score models that place them in bands.
+func (s *server) contactView(ctx context.Context, id string) (store.ContactView, scoreModels, error) {
+	models, err := s.scoreModels(ctx)
+	if err != nil {
+		return store.ContactView{}, nil, err
+	}
+	v, err := s.cfg.Store.ContactView(ctx, id, models.clock(s.cfg.Now()))
+	return v, models, err
 }
 
 type ledgerJSON struct {
@@ -168,6 +208,10 @@ type ledgerJSON struct {
 	At           time.Time  `json:"at"`
 	ExpiresAt    *time.Time `json:"expires_at,omitempty"`
 	Expired      bool       `json:"expired"`
+	// Pending marks the half-life decay since the score was last
+	// materialised, not yet in the ledger (id 0, at the request's time):
+	// the ledger plus it sums to the score shown.
+	Pending bool `json:"pending,omitempty"`
 }
 
 type scoreHistoryResponse struct {
@@ -183,8 +227,14 @@ func (s *server) getScoreHistory(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	id, ok := s.existingContact(w, r)
-	if !ok {
+	id := r.PathValue("contact_id")
+	v, models, err := s.contactView(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("contact %q not found", id))
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	entries, totals, err := s.cfg.Store.ScoreHistory(r.Context(), id, q.Get("model"))
@@ -197,6 +247,22 @@ func (s *server) getScoreHistory(w http.ResponseWriter, r *http.Request) {
 		out.Entries = append(out.Entries, ledgerJSON{ID: e.ID, Model: e.Model, Points: e.Points, Kind: e.Kind, Reason: e.Reason,
 			RuleID: e.RuleID, ModelVersion: e.ModelVersion, FlowID: e.FlowID, FlowVersion: e.FlowVersion, StepID: e.StepID,
 			RunID: e.RunID, EventID: e.EventID, At: e.At, ExpiresAt: e.ExpiresAt, Expired: e.Expired})
+	}
+	// The decay since the engine last materialised each score: one more
+	// line, so that the explanation sums to the score shown.
+	for _, sc := range v.Scores {
+		if m := q.Get("model"); m != "" && m != sc.Model {
+			continue
+		}
+		pending := flows.RoundPoints(sc.Score - sc.StoredScore)
+		if pending == 0 {
+			continue
+		}
+		out.Entries = append(out.Entries, ledgerJSON{Model: sc.Model, Points: pending, Kind: "decay", Pending: true,
+			Reason: fmt.Sprintf("half-life decay (%s) since %s, not yet recorded", models.halfLife(sc.Model),
+				sc.EngagementAsOf.UTC().Format(time.RFC3339)),
+			At: v.ReadAt})
+		out.Totals[sc.Model] = flows.RoundPoints(out.Totals[sc.Model] + pending)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -223,9 +289,9 @@ type leadsResponse struct {
 
 func (s *server) getLeads(w http.ResponseWriter, r *http.Request) {
 	var p problems
-	q := query(r, &p, "model", "band", "segment", "owner", "stage", "q", "disqualified", "cursor", "limit")
-	lq := store.LeadsPageQuery{Model: "main", Band: q.Get("band"), Segment: q.Get("segment"), Owner: q.Get("owner"),
-		Stage: q.Get("stage"), Search: strings.TrimSpace(q.Get("q"))}
+	q := query(r, &p, "model", "band", "min_score", "segment", "owner", "stage", "q", "disqualified", "cursor", "limit")
+	lq := store.LeadsPageQuery{Model: "main", Segment: q.Get("segment"), Owner: q.Get("owner"),
+		Stage: q.Get("stage"), Search: strings.TrimSpace(q.Get("q")), Now: s.cfg.Now()}
 	if q.Has("model") {
 		lq.Model = q.Get("model")
 		if lq.Model == "" {
@@ -240,12 +306,23 @@ func (s *server) getLeads(w http.ResponseWriter, r *http.Request) {
 			lq.Disqualified = &b
 		}
 	}
+	if q.Has("min_score") {
+		f, err := strconv.ParseFloat(q.Get("min_score"), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > flows.MaxScore {
+			p.add("min_score", "%q is not a number from %d to %d", q.Get("min_score"), -int64(flows.MaxScore), int64(flows.MaxScore))
+		} else {
+			lq.MinScore = &f
+		}
+	}
 	if c := q.Get("cursor"); c != "" {
 		after, err := decodeLeadsCursor(c)
 		if err != nil {
 			p.add("cursor", "%s", err.Error())
 		} else {
 			lq.After = &after
+			if after.At != 0 { // later pages read the scores when the first did
+				lq.Now = time.UnixMicro(after.At).UTC()
+			}
 		}
 	}
 	lq.Limit = intParam(q, "limit", 50, 1, 1000, &p)
@@ -253,8 +330,25 @@ func (s *server) getLeads(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	models, err := s.scoreModels(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	lq.HalfLife = models.halfLife(lq.Model)
+	if band := q.Get("band"); band != "" {
+		min, below := models.bandFilter(lq.Model, band, &p)
+		if err := p.err(); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if lq.MinScore == nil || *lq.MinScore < min {
+			lq.MinScore = &min
+		}
+		lq.BelowScore = below
+	}
 	if wantsCSV(r) {
-		s.exportLeadsCSV(w, r, lq, q.Has("limit"))
+		s.exportLeadsCSV(w, r, lq, q.Has("limit"), models)
 		return
 	}
 	leads, err := s.cfg.Store.LeadsPage(r.Context(), lq)
@@ -262,26 +356,23 @@ func (s *server) getLeads(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	bands, err := s.modelBands(r.Context(), lq.Model)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	colors := map[string]string{}
-	for _, b := range bands {
-		colors[b.Name] = b.Color
-	}
-	out := leadsResponse{Model: lq.Model, Bands: bands, Leads: make([]leadJSON, 0, len(leads))}
+	out := leadsResponse{Model: lq.Model, Bands: models.bands(lq.Model), Leads: make([]leadJSON, 0, len(leads))}
 	for _, l := range leads {
-		out.Leads = append(out.Leads, leadJSON{ContactID: l.ContactID, Email: l.Email, Score: l.Score, Band: l.Band,
-			BandColor: colors[l.Band], Stage: l.Stage, Owner: l.Owner, Disqualified: l.Disqualified,
+		band, color := models.band(lq.Model, l.Score, l.Band)
+		out.Leads = append(out.Leads, leadJSON{ContactID: l.ContactID, Email: l.Email, Score: l.Score, Band: band,
+			BandColor: color, Stage: l.Stage, Owner: l.Owner, Disqualified: l.Disqualified,
 			ScoreUpdatedAt: l.UpdatedAt, LastActivity: l.LastActivity})
 	}
 	if len(leads) == lq.Limit {
-		last := leads[len(leads)-1]
-		out.NextCursor = encodeLeadsCursor(store.LeadsCursor{Score: last.ScoreText, ContactID: last.ContactID})
+		out.NextCursor = encodeLeadsCursor(leadsCursorAfter(leads[len(leads)-1], lq.Now))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// leadsCursorAfter is the cursor of the page after the lead l, with the
+// time the scores were read at.
+func leadsCursorAfter(l store.LeadRow, now time.Time) store.LeadsCursor {
+	return store.LeadsCursor{Score: l.ScoreText, ContactID: l.ContactID, At: now.UnixMicro()}
 }
 
 type taskJSON struct {
@@ -335,28 +426,32 @@ func (s *server) getTasks(w http.ResponseWriter, r *http.Request) {
 }
 
 type accountContactJSON struct {
-	ContactID    string             `json:"contact_id"`
-	Email        string             `json:"email"`
-	Stage        string             `json:"stage"`
-	Disqualified bool               `json:"disqualified"`
-	Scores       map[string]float64 `json:"scores"`
+	ContactID    string                 `json:"contact_id"`
+	Email        string                 `json:"email"`
+	Stage        string                 `json:"stage"`
+	Disqualified bool                   `json:"disqualified"`
+	Scores       map[string]bandedScore `json:"scores"`
 }
 
 type accountResponse struct {
-	AccountID     string               `json:"account_id"`
-	Name          string               `json:"name"`
-	Fields        map[string]any       `json:"fields"`
-	Scores        map[string]float64   `json:"scores"`
-	Contacts      []accountContactJSON `json:"contacts"`
-	ContactsTotal int                  `json:"contacts_total"`
-	CreatedAt     time.Time            `json:"created_at"`
-	UpdatedAt     time.Time            `json:"updated_at"`
+	AccountID     string                 `json:"account_id"`
+	Name          string                 `json:"name"`
+	Fields        map[string]any         `json:"fields"`
+	Scores        map[string]bandedScore `json:"scores"`
+	Contacts      []accountContactJSON   `json:"contacts"`
+	ContactsTotal int                    `json:"contacts_total"`
+	CreatedAt     time.Time              `json:"created_at"`
+	UpdatedAt     time.Time              `json:"updated_at"`
 }
 
 // maxAccountContacts bounds the contacts listed by GET /v1/accounts/{id};
 // the account's scores always sum over all of them.
 const maxAccountContacts = 1000
 
+// getAccount answers an account with its score in each model that rolls
+// up to accounts ("account_rollup": "sum"): the sum of the scores of its
+// contacts that are not disqualified, at the request's time, in the
+// model's bands. Its contacts show their scores in every model.
 func (s *server) getAccount(w http.ResponseWriter, r *http.Request) {
 	var p problems
 	query(r, &p)
@@ -365,7 +460,12 @@ func (s *server) getAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("account_id")
-	v, err := s.cfg.Store.AccountView(r.Context(), id, maxAccountContacts)
+	models, err := s.scoreModels(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v, err := s.cfg.Store.AccountView(r.Context(), id, maxAccountContacts, models.clock(s.cfg.Now()), models.rollup())
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("account %q not found", id))
 		return
@@ -374,13 +474,16 @@ func (s *server) getAccount(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	out := accountResponse{AccountID: v.Account.ID, Name: v.Account.Name, Fields: v.Account.Fields, Scores: v.Scores,
+	out := accountResponse{AccountID: v.Account.ID, Name: v.Account.Name, Fields: v.Account.Fields, Scores: map[string]bandedScore{},
 		Contacts: make([]accountContactJSON, 0, len(v.Contacts)), ContactsTotal: v.ContactsTotal,
 		CreatedAt: v.Account.CreatedAt, UpdatedAt: v.Account.UpdatedAt}
+	for m, score := range v.Scores {
+		out.Scores[m] = models.banded(m, score)
+	}
 	for _, c := range v.Contacts {
-		sc := c.Scores
-		if sc == nil {
-			sc = map[string]float64{}
+		sc := map[string]bandedScore{}
+		for m, score := range c.Scores {
+			sc[m] = models.banded(m, score)
 		}
 		out.Contacts = append(out.Contacts, accountContactJSON{ContactID: c.ContactID, Email: c.Email, Stage: c.Stage,
 			Disqualified: c.Disqualified, Scores: sc})

@@ -6,13 +6,13 @@ package api
 // are ignored, but fields leadflow uses must have the right type.
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
+	"github.com/leadflow/leadflow/strictjson"
 )
 
 // segmentTypes are the message types /v1/batch accepts.
@@ -59,27 +59,25 @@ func normalizeEventName(name string) string {
 
 // segmentID reads userId / anonymousId: a string, or a number taken as its
 // text (some libraries send numeric ids).
-func segmentID(m map[string]json.RawMessage, key, path string, p *problems) string {
-	raw, ok := m[key]
-	if !ok || isNull(raw) {
+func segmentID(m map[string]*strictjson.Node, key, path string, p *problems) string {
+	raw := m[key]
+	if isNull(raw) {
 		return ""
 	}
-	switch kind(raw) {
-	case "a string":
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		return strings.TrimSpace(s)
-	case "a number":
-		return string(raw)
+	switch raw.Kind {
+	case strictjson.String:
+		return strings.TrimSpace(raw.Text)
+	case strictjson.Number:
+		return raw.Text
 	}
-	p.add(field(path, key), "must be a string, not %s", kind(raw))
+	p.add(field(path, key), "must be a string, not %s", raw.Kind)
 	return ""
 }
 
 // segmentTime is when a message happened: timestamp; else originalTimestamp
 // corrected for the client's clock skew with sentAt (as Segment does); else
 // the time it was received.
-func segmentTime(m map[string]json.RawMessage, path string, batchSentAt *time.Time, now time.Time, p *problems) time.Time {
+func segmentTime(m map[string]*strictjson.Node, path string, batchSentAt *time.Time, now time.Time, p *problems) time.Time {
 	read := func(key string) (time.Time, bool) {
 		s, ok := str(m, key, path, p)
 		if !ok {
@@ -117,7 +115,7 @@ func segmentTime(m map[string]json.RawMessage, path string, batchSentAt *time.Ti
 }
 
 // segmentMessage maps one Segment message of type typ to an event.
-func segmentMessage(typ string, raw json.RawMessage, path string, req segmentRequest, p *problems) store.EventRow {
+func segmentMessage(typ string, raw *strictjson.Node, path string, req segmentRequest, p *problems) store.EventRow {
 	batchContext, batchSentAt, now := req.context, req.sentAt, req.now
 	e := store.EventRow{OccurredAt: now}
 	m, ok := object(raw, path, p)

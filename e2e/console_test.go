@@ -576,10 +576,12 @@ func TestConsoleSegmentsAndAccounts(t *testing.T) {
 	b.run(chromedp.Click(chromedp.CSS(`nav a[href="#/accounts"]`)))
 	sum := ada.Scores["main"].Score + bob.Scores["main"].Score
 	b.waitFor("acme with its rolled-up score", fmt.Sprintf(`document.querySelector('#accounts [data-score]')?.dataset.score === %q`, fmt.Sprint(sum)), 15*time.Second)
+	b.waitFor("acme's band in its colour", `document.querySelector('#accounts .band')?.dataset.band === "hot" && document.querySelector('#accounts .band').style.borderColor === "red"`, 15*time.Second)
 	b.screenshot("accounts")
 	b.run(chromedp.Click(chromedp.CSS(`a[href="#/accounts/acme"]`)))
 	b.waitFor("acme's contacts", `document.querySelector('a[href="#/contacts/ada"]') && document.querySelector('a[href="#/contacts/bob"]')`, 15*time.Second)
 	require.Contains(t, evalJS[string](b, `document.querySelector('dd[data-model="main"]').textContent`), fmt.Sprint(sum))
+	require.Equal(t, "red", evalJS[string](b, `document.querySelector('dd[data-model="main"] .band').style.borderColor`), "the account's band in its colour")
 	b.screenshot("account")
 	b.noProblems()
 }

@@ -16,11 +16,11 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/egress"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/worker"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // A worker handed another deployment's partition, flow run or delivery (two
@@ -87,11 +87,11 @@ func TestForeignDeploymentWorkIsRefused(t *testing.T) {
 			name, workflow string
 			input          any
 		}{
-			{"partition", workflows.PartitionWorkflowName, workflows.PartitionInput{Partition: partition, Deployment: deployment}},
+			{"partition", contract.PartitionWorkflowName, contract.PartitionInput{Partition: partition, Deployment: deployment}},
 			// The wait timed out: without the check, ada would be disqualified.
-			{"run", workflows.RunWorkflowName, workflows.RunWait{RunID: runID, WaitSeq: waitSeq, Kind: "event", Event: "email_opened",
+			{"run", contract.RunWorkflowName, contract.Wait{RunID: runID, WaitSeq: waitSeq, Kind: "event", Event: "email_opened",
 				Until: time.Now().Add(-time.Minute), Deployment: deployment}},
-			{"delivery", workflows.DeliveryWorkflowName, workflows.DeliveryInput{DeliveryID: deliveryID, Deployment: deployment}},
+			{"delivery", contract.DeliveryWorkflowName, contract.DeliveryInput{DeliveryID: deliveryID, Deployment: deployment}},
 		}
 	}
 	for _, wk := range work(foreign) {
@@ -104,7 +104,7 @@ func TestForeignDeploymentWorkIsRefused(t *testing.T) {
 		require.Error(t, err, "%s: the foreign work must fail", wk.name)
 		var appErr *temporal.ApplicationError
 		require.True(t, errors.As(err, &appErr), "%s: %v", wk.name, err)
-		require.Equal(t, workflows.ErrForeignDeployment, appErr.Type(), "%s: %v", wk.name, err)
+		require.Equal(t, contract.ErrForeignDeployment, appErr.Type(), "%s: %v", wk.name, err)
 		require.True(t, appErr.NonRetryable(), wk.name)
 		require.Contains(t, appErr.Error(), foreign, wk.name)
 		require.Contains(t, appErr.Error(), st.Deployment.ID, wk.name)

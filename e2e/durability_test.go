@@ -11,10 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/leadflow/leadflow/engine"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/store"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // A worker stopped while a run waits, and events sent while no worker runs:
@@ -48,18 +48,17 @@ func TestWorkerStoppedAndRestartedMidFlow(t *testing.T) {
 	require.Equal(t, 20.0, totals["m"])
 }
 
-// The run workflow's history is committed under testdata; replaying it
-// against today's workflow code must not fail, so a change to workflow code
-// cannot break runs in flight. Regenerate with LEADFLOW_RECORD_HISTORY=1.
-func TestReplayRunWorkflowHistory(t *testing.T) {
-	t.Parallel()
-	runPath := filepath.Join("testdata", "run_workflow_history.json")
-	partitionPath := filepath.Join("testdata", "partition_workflow_history.json")
-	if os.Getenv("LEADFLOW_RECORD_HISTORY") != "" {
-		recordHistories(t, runPath, partitionPath)
+// TestRecordWorkflowHistories records the histories that
+// workflows.TestReplayRecordedHistories replays without a server (under
+// workflows/testdata), from real runs on the embedded Temporal server. Run
+// it with LEADFLOW_RECORD_HISTORY=1 after a change to workflow code that
+// histories in flight must survive, and commit both the old and new files.
+func TestRecordWorkflowHistories(t *testing.T) {
+	if os.Getenv("LEADFLOW_RECORD_HISTORY") == "" {
+		t.Skip("set LEADFLOW_RECORD_HISTORY=1 to record the workflow histories under workflows/testdata")
 	}
-	replayHistory(t, runPath)
-	replayHistory(t, partitionPath)
+	dir := filepath.Join("..", "workflows", "testdata")
+	recordHistories(t, filepath.Join(dir, "run_workflow_history.json"), filepath.Join(dir, "partition_workflow_history.json"))
 }
 
 func recordHistories(t *testing.T, runPath, partitionPath string) {
@@ -73,9 +72,9 @@ func recordHistories(t *testing.T, runPath, partitionPath string) {
 	time.Sleep(2 * time.Second)
 	st.send(ev("r2", "email_opened", "rex", nil))
 	st.eventually("rex", 15*time.Second, func(c contact) bool { return slices.Contains(c.Tags, "opened") && len(c.FlowRuns) == 0 })
-	id := workflows.WorkflowID(st.TaskQueue, engine.RunWorkflowID("replay:rex:1"))
+	id := contract.WorkflowID(st.TaskQueue, contract.RunWorkflowID("replay:rex:1"))
 	writeHistory(t, st.Client, id, runPath)
-	writeHistory(t, st.Client, workflows.PartitionWorkflowID(st.TaskQueue, store.PartitionOf("rex")), partitionPath)
+	writeHistory(t, st.Client, contract.PartitionWorkflowID(st.TaskQueue, store.PartitionOf("rex")), partitionPath)
 }
 
 func writeHistory(t *testing.T, c client.Client, workflowID, path string) {
@@ -84,7 +83,7 @@ func writeHistory(t *testing.T, c client.Client, workflowID, path string) {
 	for iter.HasNext() {
 		e, err := iter.Next()
 		require.NoError(t, err)
-		b, err := protoJSON(e)
+		b, err := protojson.Marshal(e)
 		require.NoError(t, err)
 		events = append(events, b)
 	}

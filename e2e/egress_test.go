@@ -20,8 +20,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/egress"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // hit is one request a capture received, as it arrived.
@@ -309,7 +309,7 @@ func TestDeliveryRetriesGiveUp(t *testing.T) {
 
 	// Temporal's record of the delivery holds no secret either.
 	ctx := context.Background()
-	wid := workflows.WorkflowID(st.TaskQueue, fmt.Sprintf("delivery-%d", d.ID))
+	wid := contract.WorkflowID(st.TaskQueue, fmt.Sprintf("delivery-%d", d.ID))
 	it := st.Client.GetWorkflowHistory(ctx, wid, "", false, 0)
 	events := 0
 	for it.HasNext() {

@@ -148,11 +148,12 @@ func TestImportCSVTwiceAndExport(t *testing.T) {
 
 	// Leads export: CSV, the same filters as the JSON list.
 	hot := st.getCSV("/v1/leads?band=hot")
-	require.Equal(t, []string{"contact_id", "email", "score", "band", "stage", "owner", "disqualified", "account_id", "score_updated_at", "last_activity"}, hot[0])
+	require.Equal(t, []string{"contact_id", "email", "score", "band", "band_color", "stage", "owner", "disqualified", "account_id", "score_updated_at", "last_activity"}, hot[0])
 	require.Len(t, hot, 3, "%v", hot)
 	require.Equal(t, "ann", hot[1][0])
 	require.Equal(t, "25", hot[1][2])
-	require.Equal(t, "acme", hot[1][7])
+	require.NotEmpty(t, hot[1][4], "the band's colour")
+	require.Equal(t, "acme", hot[1][8])
 	require.Equal(t, "fay", hot[2][0])
 	all := st.getCSV("/v1/leads")
 	require.Len(t, all, 4) // header + ann, fay, bob (cleo has no score)
@@ -176,7 +177,7 @@ func TestImportCSVTwiceAndExport(t *testing.T) {
 	require.Equal(t, "cleo@example.com", page.Contacts[0].ContactID)
 
 	acme := st.getCSV("/v1/contacts?account_id=acme")
-	require.Equal(t, []string{"contact_id", "email", "account_id", "stage", "disqualified", "tags", "score", "band", "fields", "created_at", "updated_at"}, acme[0])
+	require.Equal(t, []string{"contact_id", "email", "account_id", "stage", "disqualified", "tags", "score", "band", "band_color", "fields", "created_at", "updated_at"}, acme[0])
 	require.Len(t, acme, 3, "%v", acme)
 	require.Equal(t, "ann", acme[1][0])
 	require.Equal(t, "bob", acme[2][0])
@@ -184,5 +185,5 @@ func TestImportCSVTwiceAndExport(t *testing.T) {
 	require.Len(t, beta, 2)
 	require.Equal(t, "ann", beta[1][0])
 	require.Contains(t, beta[1][5], "vip")
-	require.Contains(t, beta[1][8], `"title":"VP Sales"`)
+	require.Contains(t, beta[1][9], `"title":"VP Sales"`)
 }

@@ -11,10 +11,10 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/worker"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // ownerWorker is one more worker of the stack's task queue, as a separate
@@ -127,18 +127,18 @@ func TestOwnerLockKeepsSecondOwnerOut(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := first.OwnPartition(ctx, workflows.OwnInput{Partition: p})
+		_, err := first.OwnPartition(ctx, contract.OwnInput{Partition: p})
 		done <- err
 	}()
 	require.Eventually(t, func() bool { return len(first.Owners.Owned()) == 1 }, 10*time.Second, 10*time.Millisecond)
 
-	_, err := second.OwnPartition(context.Background(), workflows.OwnInput{Partition: p})
+	_, err := second.OwnPartition(context.Background(), contract.OwnInput{Partition: p})
 	var appErr *temporal.ApplicationError
 	require.True(t, errors.As(err, &appErr), "%v", err)
-	require.Equal(t, workflows.ErrPartitionBusy, appErr.Type())
+	require.Equal(t, contract.ErrPartitionBusy, appErr.Type())
 	require.Contains(t, err.Error(), "locked by another owner")
 	// The same worker does not take it twice either.
-	_, err = first.OwnPartition(context.Background(), workflows.OwnInput{Partition: p})
+	_, err = first.OwnPartition(context.Background(), contract.OwnInput{Partition: p})
 	require.ErrorContains(t, err, "still owned by an earlier owner in this worker")
 
 	// (The stack's own worker owned the partitions before it stopped.)
@@ -161,7 +161,7 @@ func TestOwnerLockKeepsSecondOwnerOut(t *testing.T) {
 	require.ErrorIs(t, <-done, context.Canceled)
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
-	go func() { _, _ = second.OwnPartition(ctx2, workflows.OwnInput{Partition: p}) }()
+	go func() { _, _ = second.OwnPartition(ctx2, contract.OwnInput{Partition: p}) }()
 	require.Eventually(t, func() bool { return ownerOf().Owner == "second" }, 10*time.Second, 10*time.Millisecond)
 	next := ownerOf()
 	require.Equal(t, o.Epoch+1, next.Epoch)

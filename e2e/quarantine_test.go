@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
 )
@@ -302,7 +303,7 @@ func TestRunResumeFailingForGoodFailsTheRun(t *testing.T) {
 		VALUES ($1, 'nap', 1, $2, 'waiting', 'ghost', 1, 'timer', now(), now(), now())`, runID, others[0])
 	require.NoError(t, err)
 	_, err = st.Store.Pool.Exec(ctx, `INSERT INTO outbox (partition, kind, workflow_id, payload) VALUES (2, 'start_run', $1, $2)`,
-		engine.RunWorkflowID(runID), map[string]any{"run_id": runID, "wait_seq": 1, "kind": "timer", "until": time.Now()})
+		contract.RunWorkflowID(runID), map[string]any{"run_id": runID, "wait_seq": 1, "kind": "timer", "until": time.Now()})
 	require.NoError(t, err)
 	st.send(visits("second", others...)...) // wakes the partition, which dispatches the outbox
 	var status, runErr string

@@ -37,10 +37,16 @@ func TestSegmentLibraryCalls(t *testing.T) {
 	require.Equal(t, 1.0, c.Scores["web-engagement"].Score)
 	require.Len(t, st.tasks("sue"), 1)
 	var acct struct {
-		Name   string             `json:"name"`
-		Scores map[string]float64 `json:"scores"`
+		Name   string `json:"name"`
+		Scores map[string]struct {
+			Score float64 `json:"score"`
+			Band  string  `json:"band"`
+			Color string  `json:"color"`
+		} `json:"scores"`
 	}
 	require.Equal(t, 200, st.do("GET", "/v1/accounts/acme", adminKey, nil, &acct))
 	require.Equal(t, "Acme", acct.Name)
-	require.Equal(t, 35.0, acct.Scores["main"])
+	require.Equal(t, 35.0, acct.Scores["main"].Score)
+	require.Equal(t, "hot", acct.Scores["main"].Band)
+	require.NotEmpty(t, acct.Scores["main"].Color)
 }

@@ -10,11 +10,11 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/store/storetest"
 	"github.com/leadflow/leadflow/worker"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // The shipped "no email opens in 60 days → disqualify" flow, with Temporal's
@@ -44,10 +44,10 @@ func TestSixtyDayWaitWithTimeSkipping(t *testing.T) {
 			_, err = eng.ApplyPartition(ctx, store.PartitionOf("eve"), t0, 100)
 			require.NoError(t, err)
 			// The run waits; its workflow start is in the outbox: take it from there.
-			var w workflows.RunWait
+			var w contract.Wait
 			require.NoError(t, s.Pool.QueryRow(ctx, `UPDATE outbox SET dispatched_at = now()
 				WHERE kind = 'start_run' AND workflow_id = 'run/dead-end-no-opens:eve:1' RETURNING payload`).Scan(&w))
-			require.Equal(t, "event", w.Kind)
+			require.Equal(t, contract.WaitEvent, w.Kind)
 			require.Equal(t, t0.Add(60*24*time.Hour), w.Until.UTC())
 
 			var suite testsuite.WorkflowTestSuite
@@ -63,13 +63,13 @@ func TestSixtyDayWaitWithTimeSkipping(t *testing.T) {
 					require.NoError(t, err)
 					_, err = eng.ApplyPartition(ctx, store.PartitionOf("eve"), at, 100)
 					require.NoError(t, err)
-					var sig workflows.RunSignal
+					var sig contract.RunSignal
 					require.NoError(t, s.Pool.QueryRow(ctx, `UPDATE outbox SET dispatched_at = now()
 						WHERE kind = 'signal_run' AND dispatched_at IS NULL RETURNING payload`).Scan(&sig))
-					env.SignalWorkflow(workflows.SignalRunEvent, sig)
+					env.SignalWorkflow(contract.SignalRunEvent, sig)
 				}, tc.openAfter)
 			}
-			env.ExecuteWorkflow(workflows.RunWorkflowName, w)
+			env.ExecuteWorkflow(contract.RunWorkflowName, w)
 			require.True(t, env.IsWorkflowCompleted())
 			require.NoError(t, env.GetWorkflowError())
 

@@ -177,6 +177,7 @@ func (a *applier) drain() error {
 		if err := a.settle(ev.ID); err != nil {
 			return err
 		}
+		a.conversion(ev, q.n)
 	}
 	return nil
 }

@@ -10,7 +10,9 @@ import (
 
 // applyDue applies the time-driven changes of a contact that fell due:
 // decay, expiry of engagement points, window conditions of segments and
-// date_field triggers.
+// profile rules, date_field triggers; and everything a newly published
+// model or segment decides (store.MarkReevaluationDue makes every contact
+// due once): profile points, bands, thresholds, memberships.
 func (a *applier) applyDue() error {
 	if !a.st.Exists {
 		return nil
@@ -30,7 +32,7 @@ func (a *applier) applyDue() error {
 			}
 		}
 	}
-	a.stateDirty = true
+	a.stateDirty, a.profileDirty = true, true
 	for _, fv := range a.cat.Flows {
 		t := &fv.Flow.Trigger
 		if t.Type != flows.TriggerDateField {

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
 )
@@ -39,17 +40,9 @@ func New(s *store.Store, crmWebhookURL string, log zerolog.Logger) *Engine {
 	return &Engine{Store: s, CRMWebhookURL: crmWebhookURL, Log: log}
 }
 
-// BatchResult is what one ApplyPartition transaction did.
-type BatchResult struct {
-	Partition int `json:"partition"`
-	// Events is how many pending events the batch took: applied plus
-	// quarantined (Failed).
-	Events  int        `json:"events"`
-	Failed  int        `json:"failed"`
-	Due     int        `json:"due"`
-	More    bool       `json:"more"`
-	NextDue *time.Time `json:"next_due,omitempty"`
-}
+// reevaluationShare: a batch re-evaluates at most 1/reevaluationShare of
+// its limit in existing contacts, so that a publish never holds up events.
+const reevaluationShare = 4
 
 // Backoff of a contact whose time-driven changes fail: the first retry
 // after dueRetryBackoff, doubling up to dueRetryMaxBackoff.
@@ -70,8 +63,8 @@ const (
 // counted), the rest commit. A contact whose due changes fail has them
 // retried later with a backoff. Transient errors are returned, for the
 // caller to retry the batch.
-func (e *Engine) ApplyPartition(ctx context.Context, partition int, now time.Time, limit int) (BatchResult, error) {
-	res := BatchResult{Partition: partition}
+func (e *Engine) ApplyPartition(ctx context.Context, partition int, now time.Time, limit int) (contract.BatchResult, error) {
+	res := contract.BatchResult{Partition: partition}
 	start := time.Now()
 	var rep applyReport
 	err := e.Store.InTx(ctx, func(tx pgx.Tx) error {
@@ -163,8 +156,15 @@ func (r *applyReport) appliedUnits(units []unit) {
 // loadBatch reads the catalog, the due contacts and the pending events of a
 // partition inside tx. Events that cannot be decoded are quarantined at
 // once. It returns nil when there is nothing to do.
-func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now time.Time, limit int, res *BatchResult, rep *applyReport) (*batch, error) {
+func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now time.Time, limit int, res *contract.BatchResult, rep *applyReport) (*batch, error) {
 	cat, err := e.cache.load(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	// A newly published model or segment re-evaluates the partition's
+	// existing contacts a slice per batch: they fall due now, and this
+	// batch applies their due changes with the rest.
+	_, walking, err := store.MarkReevaluationDue(ctx, tx, partition, now, max(1, limit/reevaluationShare))
 	if err != nil {
 		return nil, err
 	}
@@ -186,7 +186,7 @@ func (e *Engine) loadBatch(ctx context.Context, tx pgx.Tx, partition int, now ti
 	}
 	rep.now = now
 	res.Events, res.Due = len(events), len(due)
-	res.More = len(events) == limit || len(due) == limit
+	res.More = len(events) == limit || len(due) == limit || walking
 	b := &batch{cat: cat, now: now}
 	index := map[string]int{}
 	unitOf := func(id string) *unit {
@@ -357,30 +357,13 @@ func (e *Engine) report(partition int, rep *applyReport) {
 	}
 }
 
-// Wait is a durable wait a flow run is in: a timer until Until, or an event
-// of type Event before Until.
-type Wait struct {
-	RunID   string    `json:"run_id"`
-	WaitSeq int       `json:"wait_seq"`
-	Kind    string    `json:"kind"` // "timer" or "event"
-	Event   string    `json:"event,omitempty"`
-	Until   time.Time `json:"until"`
-}
-
-// Resume outcomes.
-const (
-	OutcomeElapsed = "elapsed" // a wait or wait_until timer fired
-	OutcomeTimeout = "timeout" // wait_for_event timed out
-	OutcomeEvent   = "event"   // the awaited event arrived
-)
-
 // ResumeRun continues a waiting run after its wait ended (the timer fired,
 // or the awaited event arrived). waitSeq must match the run's current wait;
 // a stale or repeated wake-up changes nothing. It returns the run's next wait,
 // or nil when the run finished. An error that is not Transient will fail
 // again: the caller fails the run (FailRun) rather than retrying.
-func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outcome, eventID string, now time.Time) (*Wait, error) {
-	var next *Wait
+func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outcome contract.Outcome, eventID string, now time.Time) (*contract.Wait, error) {
+	var next *contract.Wait
 	err := e.Store.InTx(ctx, func(tx pgx.Tx) error {
 		return protect(func() error {
 			next = nil
@@ -398,7 +381,7 @@ func (e *Engine) ResumeRun(ctx context.Context, runID string, waitSeq int, outco
 			}
 			st := states[run.ContactID]
 			run = st.Runs[runID] // reloaded under the contact lock
-			if run == nil || run.Status != "waiting" || run.WaitSeq != waitSeq {
+			if run == nil || run.Status != contract.RunWaiting || run.WaitSeq != waitSeq {
 				return nil // finished or moved on: a stale wake-up
 			}
 			ch := store.NewChanges(now)

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/flows"
 	"github.com/leadflow/leadflow/store"
@@ -141,10 +142,10 @@ func TestResumeRunIsIdempotent(t *testing.T) {
 	b.applyAll(t)
 	ctx := context.Background()
 	later := b.now.Add(time.Hour)
-	w, err := b.engine.ResumeRun(ctx, "f:kim:1", 1, engine.OutcomeElapsed, "", later)
+	w, err := b.engine.ResumeRun(ctx, "f:kim:1", 1, contract.OutcomeElapsed, "", later)
 	require.NoError(t, err)
 	require.Nil(t, w)
-	w, err = b.engine.ResumeRun(ctx, "f:kim:1", 1, engine.OutcomeElapsed, "", later)
+	w, err = b.engine.ResumeRun(ctx, "f:kim:1", 1, contract.OutcomeElapsed, "", later)
 	require.NoError(t, err)
 	require.Nil(t, w)
 	score, _ := b.score(t, "kim", "m")

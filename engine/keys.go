@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // IdemKey is the idempotency key of an effect (a ledger row, a CRM task, a
@@ -59,24 +58,4 @@ func derivedID(root string, n int, kind string, details ...string) string {
 		id += "/" + escapeIDPart(d)
 	}
 	return id
-}
-
-// maxWorkflowIDPart bounds the part of a workflow id the engine derives
-// from free-text ids; Temporal refuses ids past its limit (1,000 bytes by
-// default), and the task queue comes in front.
-const maxWorkflowIDPart = 200
-
-// boundedID returns id unchanged when it has at most maxWorkflowIDPart
-// bytes, else a prefix of it, "~" and the SHA-256 of the whole (hex, 32
-// characters): still unique, readable and bounded.
-func boundedID(id string) string {
-	if len(id) <= maxWorkflowIDPart {
-		return id
-	}
-	sum := sha256.Sum256([]byte(id))
-	cut := maxWorkflowIDPart - 33
-	for cut > 0 && !utf8.RuneStart(id[cut]) {
-		cut--
-	}
-	return id[:cut] + "~" + hex.EncodeToString(sum[:16])
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/flows"
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
@@ -184,7 +185,7 @@ func (a *applier) enter(fv *FlowVersion, eventID string) error {
 	a.ch.TouchEntry(a.st, f.ID)
 	run := &store.RunRow{
 		ID: fmt.Sprintf("%s:%s:%d", f.ID, a.st.Contact.ID, e.Entries), FlowID: f.ID, FlowVersion: fv.Version,
-		ContactID: a.st.Contact.ID, Status: "running", TriggerEventID: eventID, StartedAt: a.now, UpdatedAt: a.now,
+		ContactID: a.st.Contact.ID, Status: contract.RunRunning, TriggerEventID: eventID, StartedAt: a.now, UpdatedAt: a.now,
 	}
 	a.st.Runs[run.ID] = run
 	_, err := a.execute(f, run, f.Steps[0].ID, eventID)
@@ -196,9 +197,9 @@ const maxStepsPerRun = 10_000
 
 // execute runs steps from stepID until the run waits or ends. It returns the
 // run's wait, or nil when the run finished.
-func (a *applier) execute(f *flows.Flow, run *store.RunRow, stepID, eventID string) (*Wait, error) {
+func (a *applier) execute(f *flows.Flow, run *store.RunRow, stepID, eventID string) (*contract.Wait, error) {
 	a.ch.Runs[run.ID] = run
-	run.Status = "running"
+	run.Status = contract.RunRunning
 	run.UpdatedAt = a.now
 	for stepID != flows.EndStep {
 		idx := -1
@@ -215,7 +216,7 @@ func (a *applier) execute(f *flows.Flow, run *store.RunRow, stepID, eventID stri
 		run.StepsExecuted++
 		if run.StepsExecuted > maxStepsPerRun {
 			a.e.Log.Error().Str("run", run.ID).Msg("run exceeded the step limit; exited")
-			a.finish(run, "exited")
+			a.finish(run, contract.RunExited)
 			return nil, nil
 		}
 		next := f.NextOf(idx)
@@ -240,30 +241,30 @@ func (a *applier) execute(f *flows.Flow, run *store.RunRow, stepID, eventID stri
 			}
 		case s.Type == flows.StepWait:
 			metricsStep(s.Type)
-			return a.wait(run, "timer", "", a.now.Add(s.Duration.Duration))
+			return a.wait(run, contract.WaitTimer, "", a.now.Add(s.Duration.Duration))
 		case s.Type == flows.StepWaitUntil:
 			metricsStep(s.Type)
 			until, err := flows.WaitUntil(s, a.snapshot(), a.now)
 			if err != nil {
 				a.e.Log.Warn().Err(err).Str("run", run.ID).Str("step", s.ID).Msg("wait_until has no time to wait for; continuing")
 			} else if until.After(a.now) {
-				return a.wait(run, "timer", "", until)
+				return a.wait(run, contract.WaitTimer, "", until)
 			}
 		case s.Type == flows.StepWaitForEvent:
 			metricsStep(s.Type)
-			return a.wait(run, "event", s.Event, a.now.Add(s.Timeout.Duration))
+			return a.wait(run, contract.WaitEvent, s.Event, a.now.Add(s.Timeout.Duration))
 		case s.Type == flows.StepExit:
 			metricsStep(s.Type)
-			a.finish(run, "exited")
+			a.finish(run, contract.RunExited)
 			return nil, nil
 		}
 		stepID = next
 	}
-	a.finish(run, "completed")
+	a.finish(run, contract.RunCompleted)
 	return nil, nil
 }
 
-func (a *applier) finish(run *store.RunRow, status string) {
+func (a *applier) finish(run *store.RunRow, status contract.RunStatus) {
 	run.Status = status
 	run.WaitKind, run.WaitEvent, run.WaitUntil = "", "", nil
 	run.UpdatedAt = a.now
@@ -275,8 +276,8 @@ func (a *applier) finish(run *store.RunRow, status string) {
 
 // wait parks a run. A new run's workflow is started through the outbox; a
 // resumed run's wait goes back to the workflow that resumed it.
-func (a *applier) wait(run *store.RunRow, kind, event string, until time.Time) (*Wait, error) {
-	run.Status = "waiting"
+func (a *applier) wait(run *store.RunRow, kind contract.WaitKind, event string, until time.Time) (*contract.Wait, error) {
+	run.Status = contract.RunWaiting
 	run.WaitSeq++
 	run.WaitKind, run.WaitEvent = kind, event
 	u := until
@@ -284,22 +285,15 @@ func (a *applier) wait(run *store.RunRow, kind, event string, until time.Time) (
 	run.UpdatedAt = a.now
 	a.ch.Runs[run.ID] = run
 	a.waitingNow[run.ID] = true
-	w := &Wait{RunID: run.ID, WaitSeq: run.WaitSeq, Kind: kind, Event: event, Until: until}
+	w := &contract.Wait{RunID: run.ID, WaitSeq: run.WaitSeq, Kind: kind, Event: event, Until: until}
 	if run.ID != a.resuming {
-		a.ch.Outbox = append(a.ch.Outbox, store.OutboxRow{Partition: a.st.Contact.Partition, Kind: "start_run", WorkflowID: RunWorkflowID(run.ID), Payload: w})
+		a.ch.Outbox = append(a.ch.Outbox, store.OutboxRow{Partition: a.st.Contact.Partition, Kind: contract.OutboxStartRun, WorkflowID: contract.RunWorkflowID(run.ID), Payload: w})
 	}
 	return w, nil
 }
 
-// RunWorkflowID is the workflow id of a flow run within a deployment (the
-// dispatcher prefixes it with the task queue). Run ids contain the contact
-// id, free text of any length: past maxWorkflowIDPart bytes the id is
-// shortened with a hash of the whole (boundedID), so Temporal never refuses
-// it. Shorter ids are unchanged, so runs in flight keep their workflow.
-func RunWorkflowID(runID string) string { return boundedID("run/" + runID) }
-
 // resume continues a waiting run after its wait ended.
-func (a *applier) resume(run *store.RunRow, outcome, eventID string) (*Wait, error) {
+func (a *applier) resume(run *store.RunRow, outcome contract.Outcome, eventID string) (*contract.Wait, error) {
 	f, err := a.e.cache.flowAt(a.ctx, a.tx, run.FlowID, run.FlowVersion)
 	if err != nil {
 		return nil, err
@@ -311,7 +305,7 @@ func (a *applier) resume(run *store.RunRow, outcome, eventID string) (*Wait, err
 		}
 		s := &f.Steps[i]
 		switch {
-		case s.Type == flows.StepWaitForEvent && outcome == OutcomeEvent:
+		case s.Type == flows.StepWaitForEvent && outcome == contract.OutcomeEvent:
 			next = s.OnEvent
 		case s.Type == flows.StepWaitForEvent:
 			next = s.OnTimeout
@@ -325,7 +319,7 @@ func (a *applier) resume(run *store.RunRow, outcome, eventID string) (*Wait, err
 	if eventID == "" {
 		eventID = fmt.Sprintf("%s/%s/%d", escapeIDPart(run.ID), outcome, run.WaitSeq)
 	}
-	a.startChain(eventID, "resume", run.ID, strconv.Itoa(run.WaitSeq), outcome)
+	a.startChain(eventID, "resume", run.ID, strconv.Itoa(run.WaitSeq), string(outcome))
 	w, err := a.execute(f, run, next, eventID)
 	if err != nil {
 		return nil, err
@@ -340,7 +334,7 @@ func (a *applier) resume(run *store.RunRow, outcome, eventID string) (*Wait, err
 func (a *applier) wakeRuns(ev flows.Event) error {
 	for _, id := range sortedKeys(a.st.Runs) {
 		run := a.st.Runs[id]
-		if run.Status != "waiting" || run.WaitKind != "event" || run.WaitEvent != ev.Type || a.waitingNow[run.ID] ||
+		if run.Status != contract.RunWaiting || run.WaitKind != contract.WaitEvent || run.WaitEvent != ev.Type || a.waitingNow[run.ID] ||
 			run.SignalledSeq == run.WaitSeq { // already signalled for this wait: one signal per wait
 			continue
 		}
@@ -351,16 +345,10 @@ func (a *applier) wakeRuns(ev flows.Event) error {
 		if s := f.Step(run.StepID); s != nil && !flows.MatchFilters(s.Filters, ev.Properties) {
 			continue
 		}
-		a.ch.Outbox = append(a.ch.Outbox, store.OutboxRow{Partition: a.st.Contact.Partition, Kind: "signal_run", WorkflowID: RunWorkflowID(run.ID),
-			Payload: RunSignal{WaitSeq: run.WaitSeq, EventID: ev.ID}})
+		a.ch.Outbox = append(a.ch.Outbox, store.OutboxRow{Partition: a.st.Contact.Partition, Kind: contract.OutboxSignalRun, WorkflowID: contract.RunWorkflowID(run.ID),
+			Payload: contract.RunSignal{WaitSeq: run.WaitSeq, EventID: ev.ID}})
 		run.SignalledSeq = run.WaitSeq
 		a.ch.Runs[run.ID] = run
 	}
 	return nil
-}
-
-// RunSignal tells a waiting run that its event arrived.
-type RunSignal struct {
-	WaitSeq int    `json:"wait_seq"`
-	EventID string `json:"event_id"`
 }

@@ -48,7 +48,7 @@ func TestDecodeDetails(t *testing.T) {
 	require.Equal(t, "\uFFFDx", docs[0].Segment.Name)
 
 	for src, want := range map[string]string{
-		"\xff":                 "t.json: syntax error at 1:1: the file is not valid UTF-8; save it as UTF-8",
+		"\xff":                 "t.json: syntax error at 1:1: invalid UTF-8 (byte 0xFF); save the text as UTF-8",
 		`{"a": 01}`:            "t.json: syntax error at 1:7: numbers must not have leading zeros",
 		`{"a": 1.}`:            "t.json: syntax error at 1:9: invalid number; a '.' must be followed by digits",
 		`{"a": "x\q"}`:         `t.json: syntax error at 1:10: invalid escape \q in a string; valid escapes are \" \\ \/ \b \f \n \r \t \uXXXX`,
@@ -59,7 +59,7 @@ func TestDecodeDetails(t *testing.T) {
 		`{"a": truex}`:         `t.json: syntax error at 1:7: invalid value truex; put strings in double quotes ("truex"); the only bare words are true, false and null`,
 		`{"a": 12abc}`:         `t.json: syntax error at 1:7: invalid value 12abc; put strings in double quotes ("12abc")`,
 		`{"a": "\u12"}`:        `t.json: syntax error at 1:10: invalid \u escape; write four hex digits (\u00e9)`,
-		`[[[[[[[[[[[[[[[[[[[[`: "t.json: syntax error at 1:21: unexpected end of file where a value was expected; a closing '}', ']' or '\"' may be missing",
+		`[[[[[[[[[[[[[[[[[[[[`: "t.json: syntax error at 1:21: unexpected end of JSON input where a value was expected; a closing '}', ']' or '\"' may be missing",
 	} {
 		_, errs := Decode("t.json", []byte(src))
 		require.Equal(t, want, errs.Error(), src)
@@ -125,7 +125,7 @@ func TestCheckFiles(t *testing.T) {
 	}, nil)
 	require.Equal(t, "a.json: [0].rule.tagz: unknown field \"tagz\"; did you mean \"tag\"?\n"+
 		"a.json: [1].bands: expected an array, got a string (\"none\"); wrap the value in [ ]\n"+
-		"c.json: syntax error at 1:2: unexpected end of file inside an object; a closing '}', ']' or '\"' may be missing", r.Errors.Error())
+		"c.json: syntax error at 1:2: unexpected end of JSON input inside an object; a closing '}', ']' or '\"' may be missing", r.Errors.Error())
 	require.Equal(t, 5, r.Read)
 	require.Equal(t, 3, r.Invalid)
 	require.Equal(t, 2, r.Valid)

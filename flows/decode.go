@@ -1,11 +1,14 @@
 package flows
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/leadflow/leadflow/strictjson"
 )
 
 // Decode parses a file holding one JSON document or an array of them and
@@ -47,36 +50,31 @@ type lostDoc struct{ kind, id string }
 func decodeSource(c *collector, src Source, source int) ([]Document, decoded) {
 	var out decoded
 	fileRef := docRef{file: src.File, source: source, set: true}
-	root, serr := parseJSON(src.Data)
-	if serr != nil {
-		msg := serr.msg
-		if serr.off >= 0 {
-			line, col := lineCol(src.Data, serr.off)
-			msg = fmt.Sprintf("syntax error at %d:%d: %s", line, col, serr.msg)
-		}
-		c.add(fileRef, nil, nil, msg)
+	root, err := strictjson.Parse(src.Data, strictjson.Options{AllowBOM: true})
+	if err != nil {
+		c.add(fileRef, nil, nil, syntaxMessage(err))
 		out.count = 1
 		return nil, out
 	}
 	var docs []Document
-	switch root.kind {
-	case nObject:
+	switch root.Kind {
+	case strictjson.Object:
 		out.count = 1
 		if d, ok := decodeDocument(c, root, fileRef, &out); ok {
 			docs = append(docs, d)
 		}
-	case nArray:
-		if len(root.arr) == 0 {
+	case strictjson.Array:
+		if len(root.Items) == 0 {
 			c.add(fileRef, nil, nil, `the file holds an empty array; put documents in it ([{"kind": "flow", ...}]) or delete the file`)
 			out.count = 1
 			return nil, out
 		}
-		out.count = len(root.arr)
-		for i, n := range root.arr {
+		out.count = len(root.Items)
+		for i, n := range root.Items {
 			ref := fileRef
 			ref.index, ref.inArray = i, true
-			if n.kind != nObject {
-				c.add(ref, nil, nil, fmt.Sprintf(`expected a document (an object with "kind"), got %s; put an object here or remove the item`, n.kind))
+			if n.Kind != strictjson.Object {
+				c.add(ref, nil, nil, fmt.Sprintf(`expected a document (an object with "kind"), got %s; put an object here or remove the item`, n.Kind))
 				continue
 			}
 			if d, ok := decodeDocument(c, n, ref, &out); ok {
@@ -84,11 +82,28 @@ func decodeSource(c *collector, src Source, source int) ([]Document, decoded) {
 			}
 		}
 	default:
-		c.add(fileRef, nil, nil, fmt.Sprintf(`expected a document (an object with "kind") or an array of documents, got %s`, root.kind))
+		c.add(fileRef, nil, nil, fmt.Sprintf(`expected a document (an object with "kind") or an array of documents, got %s`, root.Kind))
 		out.count = 1
 	}
 	return docs, out
 }
+
+// syntaxMessage words a file's syntax error for its author.
+func syntaxMessage(err error) string {
+	var se *strictjson.SyntaxError
+	switch {
+	case !errors.As(err, &se):
+		return err.Error() // not reached: Parse returns only syntax errors
+	case se.Empty:
+		return `the file is empty; write a JSON document ({"kind": ...}) or an array of them`
+	case se.Trailing:
+		return fmt.Sprintf("syntax error at %d:%d: unexpected data after the end of the JSON value; a file holds one document or one array of documents: wrap several in [ ... ] separated by commas", se.Line, se.Column)
+	}
+	return se.Error()
+}
+
+// suggest is the shared "did you mean" of the language and the API.
+var suggest = strictjson.Suggest
 
 const kindList = `"flow", "segment" or "score_model"`
 
@@ -119,20 +134,20 @@ func rootType(kind string) reflect.Type {
 // errors is still decoded, leniently (unknown fields dropped, values of the
 // wrong type left zero), and added to out.checks with the paths of its
 // errors, so that validation can report its other problems too.
-func decodeDocument(c *collector, n *node, ref docRef, out *decoded) (Document, bool) {
+func decodeDocument(c *collector, n *strictjson.Node, ref docRef, out *decoded) (Document, bool) {
 	before := len(c.probs)
-	kn := n.get("kind")
+	kn := n.Get("kind")
 	switch {
 	case kn == nil:
 		c.add(ref, nil, jpath{{name: "kind"}}, "is required; use "+kindList)
 		out.lose(n, "")
 		return Document{}, false
-	case kn.kind != nString:
-		c.add(ref, nil, jpath{{name: "kind"}}, fmt.Sprintf("expected a string, got %s; use %s", kn.kind, kindList))
+	case kn.Kind != strictjson.String:
+		c.add(ref, nil, jpath{{name: "kind"}}, fmt.Sprintf("expected a string, got %s; use %s", kn.Kind, kindList))
 		out.lose(n, "")
 		return Document{}, false
 	}
-	kind := kn.str
+	kind := kn.Text
 	rt := rootType(kind)
 	if rt == nil {
 		msg := fmt.Sprintf("unknown kind %q; use %s", kind, kindList)
@@ -174,9 +189,9 @@ func decodeDocument(c *collector, n *node, ref docRef, out *decoded) (Document, 
 }
 
 // lose records the id of a document whose kind could not be read.
-func (out *decoded) lose(n *node, kind string) {
-	if idn := n.get("id"); idn != nil && idn.kind == nString && idn.str != "" {
-		out.lost = append(out.lost, lostDoc{kind: kind, id: idn.str})
+func (out *decoded) lose(n *strictjson.Node, kind string) {
+	if idn := n.Get("id"); idn != nil && idn.Kind == strictjson.String && idn.Text != "" {
+		out.lost = append(out.lost, lostDoc{kind: kind, id: idn.Text})
 	}
 }
 
@@ -217,10 +232,10 @@ func (d *decoder) errf(p jpath, format string, args ...any) {
 	d.c.add(d.ref, d.root, p, fmt.Sprintf(format, args...))
 }
 
-func (d *decoder) mismatch(p jpath, want string, n *node, hint string) {
-	msg := fmt.Sprintf("expected %s, got %s", want, n.kind)
-	if n.kind == nString && len(n.str) <= 40 {
-		msg = fmt.Sprintf("expected %s, got a string (%q)", want, n.str)
+func (d *decoder) mismatch(p jpath, want string, n *strictjson.Node, hint string) {
+	msg := fmt.Sprintf("expected %s, got %s", want, n.Kind)
+	if n.Kind == strictjson.String && len(n.Text) <= 40 {
+		msg = fmt.Sprintf("expected %s, got a string (%q)", want, n.Text)
 	}
 	if hint != "" {
 		msg += "; " + hint
@@ -229,15 +244,15 @@ func (d *decoder) mismatch(p jpath, want string, n *node, hint string) {
 }
 
 // decode stores n into v (settable), reporting problems at p.
-func (d *decoder) decode(n *node, v reflect.Value, p jpath) {
+func (d *decoder) decode(n *strictjson.Node, v reflect.Value, p jpath) {
 	t := v.Type()
 	switch t {
 	case durationType:
-		if n.kind != nString {
+		if n.Kind != strictjson.String {
 			d.mismatch(p, `a duration string`, n, `write it like "60d" (s, m, h, d or w)`)
 			return
 		}
-		dur, err := ParseDuration(n.str)
+		dur, err := ParseDuration(n.Text)
 		if err != nil {
 			d.errf(p, "%s", err.Error())
 			return
@@ -255,56 +270,59 @@ func (d *decoder) decode(n *node, v reflect.Value, p jpath) {
 			v.Set(reflect.ValueOf(val))
 		}
 	case reflect.Pointer:
-		if n.kind == nNull {
+		if n.Kind == strictjson.Null {
 			return
 		}
 		nv := reflect.New(t.Elem())
 		d.decode(n, nv.Elem(), p)
 		v.Set(nv)
 	case reflect.Slice:
-		if n.kind == nNull {
+		if n.Kind == strictjson.Null {
 			return
 		}
-		if n.kind != nArray {
+		if n.Kind != strictjson.Array {
 			d.mismatch(p, "an array", n, "wrap the value in [ ]")
 			return
 		}
-		s := reflect.MakeSlice(t, len(n.arr), len(n.arr))
-		for i, e := range n.arr {
+		s := reflect.MakeSlice(t, len(n.Items), len(n.Items))
+		for i, e := range n.Items {
 			d.decode(e, s.Index(i), p.i(i))
 		}
 		v.Set(s)
 	case reflect.Struct:
 		d.decodeStruct(n, v, p, false)
 	case reflect.Map:
-		if n.kind == nNull {
+		if n.Kind == strictjson.Null {
 			return
 		}
-		if n.kind != nObject {
+		if n.Kind != strictjson.Object {
 			d.mismatch(p, "an object", n, `write it as {"name": "value", ...}`)
 			return
 		}
-		m := reflect.MakeMapWithSize(t, len(n.members))
-		for _, mem := range n.members {
+		m := reflect.MakeMapWithSize(t, len(n.Members))
+		for _, mem := range n.Members {
+			if d.repeated(mem, p) {
+				continue
+			}
 			e := reflect.New(t.Elem()).Elem()
-			d.decode(mem.val, e, p.f(mem.key))
-			m.SetMapIndex(reflect.ValueOf(mem.key).Convert(t.Key()), e)
+			d.decode(mem.Value, e, p.f(mem.Name))
+			m.SetMapIndex(reflect.ValueOf(mem.Name).Convert(t.Key()), e)
 		}
 		v.Set(m)
 	case reflect.String:
-		if n.kind != nString {
+		if n.Kind != strictjson.String {
 			hint := "put the value in double quotes"
-			if n.kind == nNull {
+			if n.Kind == strictjson.Null {
 				hint = "give a string or remove the field"
-			} else if n.kind == nArray || n.kind == nObject {
+			} else if n.Kind == strictjson.Array || n.Kind == strictjson.Object {
 				hint = "give a single string"
 			}
 			d.mismatch(p, "a string", n, hint)
 			return
 		}
-		v.SetString(n.str)
+		v.SetString(n.Text)
 	case reflect.Float64:
-		if n.kind != nNumber {
+		if n.Kind != strictjson.Number {
 			d.mismatch(p, "a number", n, numberHint(n))
 			return
 		}
@@ -313,7 +331,7 @@ func (d *decoder) decode(n *node, v reflect.Value, p jpath) {
 			v.SetFloat(f)
 		}
 	case reflect.Int:
-		if n.kind != nNumber {
+		if n.Kind != strictjson.Number {
 			d.mismatch(p, "a whole number", n, numberHint(n))
 			return
 		}
@@ -322,34 +340,34 @@ func (d *decoder) decode(n *node, v reflect.Value, p jpath) {
 			return
 		}
 		if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-			d.errf(p, "expected a whole number, got %s; remove the fraction", n.str)
+			d.errf(p, "expected a whole number, got %s; remove the fraction", n.Text)
 			return
 		}
 		v.SetInt(int64(f))
 	case reflect.Bool:
-		if n.kind != nBool {
+		if n.Kind != strictjson.Bool {
 			d.mismatch(p, "true or false", n, "write true or false without quotes")
 			return
 		}
-		v.SetBool(n.b)
+		v.SetBool(n.Bool)
 	default:
 		d.errf(p, "cannot decode into %s", t) // not reachable with the package's types
 	}
 }
 
-func numberHint(n *node) string {
-	if n.kind == nString {
-		if _, err := strconv.ParseFloat(strings.TrimSpace(n.str), 64); err == nil {
+func numberHint(n *strictjson.Node) string {
+	if n.Kind == strictjson.String {
+		if _, err := strconv.ParseFloat(strings.TrimSpace(n.Text), 64); err == nil {
 			return "write the number without quotes"
 		}
 	}
 	return "write a number such as 10 or -2.5"
 }
 
-func (d *decoder) float(n *node, p jpath) (float64, bool) {
-	f, err := strconv.ParseFloat(n.str, 64)
+func (d *decoder) float(n *strictjson.Node, p jpath) (float64, bool) {
+	f, err := strconv.ParseFloat(n.Text, 64)
 	if err != nil || math.IsInf(f, 0) {
-		d.errf(p, "number %s is out of range; use a smaller number", n.str)
+		d.errf(p, "number %s is out of range; use a smaller number", n.Text)
 		return 0, false
 	}
 	return f, true
@@ -357,72 +375,79 @@ func (d *decoder) float(n *node, p jpath) (float64, bool) {
 
 // toAny converts a subtree into a Go JSON value (string, float64, bool,
 // nil, []any, map[string]any).
-func (d *decoder) toAny(n *node, p jpath) (any, bool) {
-	switch n.kind {
-	case nNull:
+func (d *decoder) toAny(n *strictjson.Node, p jpath) (any, bool) {
+	switch n.Kind {
+	case strictjson.Null:
 		return nil, true
-	case nBool:
-		return n.b, true
-	case nString:
-		return n.str, true
-	case nNumber:
+	case strictjson.Bool:
+		return n.Bool, true
+	case strictjson.String:
+		return n.Text, true
+	case strictjson.Number:
 		return d.float(n, p)
-	case nArray:
-		out := make([]any, len(n.arr))
+	case strictjson.Array:
+		out := make([]any, len(n.Items))
 		ok := true
-		for i, e := range n.arr {
+		for i, e := range n.Items {
 			var eok bool
 			out[i], eok = d.toAny(e, p.i(i))
 			ok = ok && eok
 		}
 		return out, ok
 	}
-	out := make(map[string]any, len(n.members))
+	out := make(map[string]any, len(n.Members))
 	ok := true
-	for _, m := range n.members {
-		if _, dup := out[m.key]; dup {
-			d.errf(p.f(m.key), "duplicate field %q; keep only one", m.key)
+	for _, m := range n.Members {
+		if d.repeated(m, p) {
 			ok = false
 			continue
 		}
 		var eok bool
-		out[m.key], eok = d.toAny(m.val, p.f(m.key))
+		out[m.Name], eok = d.toAny(m.Value, p.f(m.Name))
 		ok = ok && eok
 	}
 	return out, ok
 }
 
-func (d *decoder) decodeEntry(n *node, v reflect.Value, p jpath) {
-	switch n.kind {
-	case nString:
-		switch n.str {
+// repeated reports m when an earlier member of its object (at p) has the
+// same name: the first one is decoded, the others refused.
+func (d *decoder) repeated(m strictjson.Member, p jpath) bool {
+	if m.Repeat {
+		d.errf(p.f(m.Name), "%s", strictjson.DuplicateField(m.Name))
+	}
+	return m.Repeat
+}
+
+func (d *decoder) decodeEntry(n *strictjson.Node, v reflect.Value, p jpath) {
+	switch n.Kind {
+	case strictjson.String:
+		switch n.Text {
 		case EntryOnce, EntryEveryTime:
-			v.Set(reflect.ValueOf(Entry{Policy: n.str}))
+			v.Set(reflect.ValueOf(Entry{Policy: n.Text}))
 		case EntryOncePer:
 			d.errf(p, `"once_per" needs a period: write {"once_per": "30d"}`)
 		default:
-			msg := fmt.Sprintf("unknown entry %q; %s", n.str, entryHelp)
-			if s := suggest(n.str, []string{EntryOnce, EntryEveryTime}); s != "" {
-				msg = fmt.Sprintf("unknown entry %q; did you mean %q? (%s)", n.str, s, entryHelp)
+			msg := fmt.Sprintf("unknown entry %q; %s", n.Text, entryHelp)
+			if s := suggest(n.Text, []string{EntryOnce, EntryEveryTime}); s != "" {
+				msg = fmt.Sprintf("unknown entry %q; did you mean %q? (%s)", n.Text, s, entryHelp)
 			}
 			d.errf(p, "%s", msg)
 		}
-	case nObject:
+	case strictjson.Object:
 		var e Entry
 		seen := false
-		for _, m := range n.members {
-			if m.key != EntryOncePer {
-				msg := fmt.Sprintf(`unknown field %q; the entry object takes only "once_per" (e.g. {"once_per": "30d"})`, m.key)
-				d.errf(p.f(m.key), "%s", msg)
+		for _, m := range n.Members {
+			if d.repeated(m, p) {
 				continue
 			}
-			if seen {
-				d.errf(p.f(m.key), "duplicate field %q; keep only one", m.key)
+			if m.Name != EntryOncePer {
+				msg := fmt.Sprintf(`unknown field %q; the entry object takes only "once_per" (e.g. {"once_per": "30d"})`, m.Name)
+				d.errf(p.f(m.Name), "%s", msg)
 				continue
 			}
 			seen = true
 			e.Policy = EntryOncePer
-			d.decode(m.val, reflect.ValueOf(&e.Period).Elem(), p.f(m.key))
+			d.decode(m.Value, reflect.ValueOf(&e.Period).Elem(), p.f(m.Name))
 		}
 		if !seen {
 			d.errf(p.f(EntryOncePer), `is required; write {"once_per": "30d"}`)
@@ -434,36 +459,35 @@ func (d *decoder) decodeEntry(n *node, v reflect.Value, p jpath) {
 	}
 }
 
-func (d *decoder) decodeStruct(n *node, v reflect.Value, p jpath, isRoot bool) {
+func (d *decoder) decodeStruct(n *strictjson.Node, v reflect.Value, p jpath, isRoot bool) {
 	t := v.Type()
-	if n.kind != nObject {
+	if n.Kind != strictjson.Object {
 		hint := "write an object { ... }"
-		if n.kind == nNull {
+		if n.Kind == strictjson.Null {
 			hint = "give an object or remove the field"
 		}
 		d.mismatch(p, "an object", n, hint)
 		return
 	}
 	seen := map[string]bool{}
-	for _, m := range n.members {
-		fp := p.f(m.key)
-		if seen[m.key] {
-			d.errf(fp, "duplicate field %q; keep only one", m.key)
+	for _, m := range n.Members {
+		fp := p.f(m.Name)
+		if d.repeated(m, p) {
 			continue
 		}
-		seen[m.key] = true
-		if isRoot && m.key == "$schema" {
-			if m.val.kind != nString {
-				d.mismatch(fp, "a string", m.val, "give the URL or path of the JSON Schema, or remove the field")
+		seen[m.Name] = true
+		if isRoot && m.Name == "$schema" {
+			if m.Value.Kind != strictjson.String {
+				d.mismatch(fp, "a string", m.Value, "give the URL or path of the JSON Schema, or remove the field")
 			}
 			continue
 		}
-		fi, ok := jsonFieldIndex(t, m.key)
+		fi, ok := jsonFieldIndex(t, m.Name)
 		if !ok {
-			d.unknownField(t, n, fp, m.key)
+			d.unknownField(t, n, fp, m.Name)
 			continue
 		}
-		d.decode(m.val, v.Field(fi), fp)
+		d.decode(m.Value, v.Field(fi), fp)
 	}
 	for i := 0; i < t.NumField(); i++ {
 		name, optional, ok := jsonName(t.Field(i))
@@ -477,26 +501,26 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value, p jpath, isRoot bool) {
 // unknownField reports a field the type does not have, suggesting the
 // closest allowed name or listing the allowed ones (for steps and triggers,
 // those of the given type).
-func (d *decoder) unknownField(t reflect.Type, n *node, p jpath, key string) {
+func (d *decoder) unknownField(t reflect.Type, n *strictjson.Node, p jpath, key string) {
 	allowed := fieldNames(t)
 	what := "here"
-	if tn := n.get("type"); tn != nil && tn.kind == nString {
+	if tn := n.Get("type"); tn != nil && tn.Kind == strictjson.String {
 		switch t {
 		case stepType:
-			if spec, ok := stepSpecs[tn.str]; ok {
+			if spec, ok := stepSpecs[tn.Text]; ok {
 				allowed = append([]string{"id", "type"}, spec.fieldNames()...)
-				what = "on " + article(tn.str) + " " + tn.str + " step"
+				what = "on " + article(tn.Text) + " " + tn.Text + " step"
 			}
 		case triggerType:
-			if spec, ok := triggerSpecs[tn.str]; ok {
+			if spec, ok := triggerSpecs[tn.Text]; ok {
 				allowed = append([]string{"type"}, spec.fieldNames()...)
-				what = "on " + article(tn.str) + " " + tn.str + " trigger"
+				what = "on " + article(tn.Text) + " " + tn.Text + " trigger"
 			}
 		}
 	}
 	if s := suggest(key, fieldNames(t)); s != "" {
 		d.errf(p, "unknown field %q; did you mean %q?", key, s)
-		if n.get(s) == nil {
+		if n.Get(s) == nil {
 			// The value was probably meant for s: what validation would
 			// say about s missing is a consequence of this error.
 			d.covers = append(d.covers, p[:len(p)-1].f(s))
@@ -578,51 +602,6 @@ func requiredMessage(t reflect.Type, name string, ft reflect.Type) string {
 		example = "{...}"
 	}
 	return fmt.Sprintf("is required; add \"%s\": %s", name, example)
-}
-
-// suggest returns the candidate closest to s (edit distance at most 2, or a
-// case-insensitive match), or "".
-func suggest(s string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if strings.EqualFold(c, s) {
-			return c
-		}
-		if dist := editDistance(s, c); dist < bestD {
-			best, bestD = c, dist
-		}
-	}
-	if len(s) <= 2 && bestD > 1 {
-		return ""
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 64 || len(rb) > 64 {
-		if a == b {
-			return 0
-		}
-		return 99
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // article returns "an" before words that start with a vowel, else "a".

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/leadflow/leadflow/strictjson"
 )
 
 // Error is one problem found in a definition file: the file, the JSON path
@@ -101,40 +103,18 @@ func (p jpath) hasPrefix(q jpath) bool {
 	return true
 }
 
-// String renders the path: fields joined by '.', indices in brackets, field
-// names that are not plain identifiers quoted in brackets.
+// String renders the path in the style of every message
+// ("steps[2].on_timeout"; see strictjson.Field).
 func (p jpath) String() string {
-	var b strings.Builder
+	out := ""
 	for _, s := range p {
-		switch {
-		case s.name == "":
-			b.WriteByte('[')
-			b.WriteString(strconv.Itoa(s.idx))
-			b.WriteByte(']')
-		case plainKey(s.name):
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(s.name)
-		default:
-			b.WriteByte('[')
-			b.WriteString(strconv.Quote(s.name))
-			b.WriteByte(']')
+		if s.name == "" {
+			out = strictjson.Index(out, s.idx)
+		} else {
+			out = strictjson.Field(out, s.name)
 		}
 	}
-	return b.String()
-}
-
-func plainKey(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '_' || r == '-' || r == '$' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
+	return out
 }
 
 // parsePath parses the paths validator namespaces produce

@@ -80,6 +80,7 @@ var schemaDescriptions = map[string]string{
 	"Flow":             "A flow: a trigger leading through steps.",
 	"Segment":          "A segment: a named rule over contact state.",
 	"ScoreModel":       "A score model: profile and engagement rules, decay, bands and thresholds.",
+	"Conversion":       `What converts a contact in this model, the first time it happens: an "event" (by default "deal_won", its value in "value_property") or the contact's "stage" being set (e.g. "customer").`,
 	"Trigger":          "The event that starts a flow or gives an engagement rule's points; the fields allowed depend on type.",
 	"Step":             "One step of a flow; the fields allowed depend on type.",
 	"Condition":        "A rule over a contact: exactly one of all, any, not, field (with op and value), tag, segment, score, band, events.",

@@ -357,6 +357,18 @@ type ScoreModel struct {
 	// AccountRollup "sum": an account's score in this model is the sum of
 	// its contacts' scores.
 	AccountRollup string `json:"account_rollup,omitempty" validate:"omitempty,oneof=sum"`
+	// Conversion names the event that makes a contact a customer of this
+	// model; without it, a deal_won event (ConversionOf).
+	Conversion *Conversion `json:"conversion,omitempty"`
+}
+
+// Conversion says what converts a contact in a score model, the first time
+// it happens: an event of type Event (with its value in ValueProperty), or
+// the contact's stage being set to Stage. Exactly one of Event and Stage.
+type Conversion struct {
+	Event         string `json:"event,omitempty" validate:"omitempty,max=100"`
+	ValueProperty string `json:"value_property,omitempty" validate:"omitempty,max=100"`
+	Stage         string `json:"stage,omitempty" validate:"omitempty,max=100"`
 }
 
 // Band is a named score range with a colour.

@@ -1321,6 +1321,17 @@ func (v *validation) scoreModel(m *ScoreModel) {
 			v.errf(rp.f("frequency").f("within"), `must not be negative; give the window, e.g. "within": "7d" (or leave it out for any time)`)
 		}
 	}
+	if c := m.Conversion; c != nil {
+		cp := jpath{{name: "conversion"}}
+		switch {
+		case (c.Event == "") == (c.Stage == ""):
+			v.errf(cp, `set either "event" (e.g. "deal_won") or "stage" (e.g. "customer"): what converts a contact`)
+		case IsDerivedEventType(c.Event):
+			v.errf(cp.f("event"), "%q is an event only leadflow raises; name the event your app sends when a deal is won, e.g. \"deal_won\", or use \"stage\"", c.Event)
+		case c.Stage != "" && c.ValueProperty != "":
+			v.errf(cp.f("value_property"), `only an event conversion carries a value; remove it, or convert on an "event"`)
+		}
+	}
 	if d := m.Decay; d != nil {
 		dp := jpath{{name: "decay"}}
 		hl, ex := d.HalfLife.Duration, d.ExpireAfter.Duration

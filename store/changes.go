@@ -3,6 +3,8 @@ package store
 import (
 	"sort"
 	"time"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 // LedgerRow is one entry of the score ledger.
@@ -61,7 +63,7 @@ type WebhookRow struct {
 // OutboxRow is work for Temporal decided in a transaction.
 type OutboxRow struct {
 	Partition  int
-	Kind       string // start_run, signal_run
+	Kind       contract.OutboxKind
 	WorkflowID string
 	Payload    any
 }
@@ -79,6 +81,7 @@ type SegmentChange struct {
 type Changes struct {
 	Contacts       map[string]*ContactState // contacts whose row, scores, thresholds or entries changed
 	Ledger         []LedgerRow
+	Conversions    []ConversionRow // written after Ledger (see Convert)
 	ExpiredLedger  []int64
 	Segments       []SegmentChange
 	Runs           map[string]*RunRow

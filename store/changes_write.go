@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 // Write sends every change inside tx in one pipelined round trip. Rows of a
@@ -22,6 +24,7 @@ func (c *Changes) Write(ctx context.Context, tx pgx.Tx) error {
 	c.queueSegments(b)
 	c.queueRuns(b)
 	c.queueLedger(b)
+	c.queueConversions(b)
 	if len(c.ExpiredLedger) > 0 {
 		b.Queue(`UPDATE score_ledger SET expired = true WHERE id = ANY($1)`, c.ExpiredLedger)
 	}
@@ -241,10 +244,10 @@ func (c *Changes) queueRuns(b *pgx.Batch) {
 		flows = append(flows, r.FlowID)
 		versions = append(versions, int32(r.FlowVersion))
 		contacts = append(contacts, r.ContactID)
-		statuses = append(statuses, r.Status)
+		statuses = append(statuses, string(r.Status))
 		steps = append(steps, r.StepID)
 		seqs = append(seqs, int32(r.WaitSeq))
-		kinds = append(kinds, r.WaitKind)
+		kinds = append(kinds, string(r.WaitKind))
 		events = append(events, r.WaitEvent)
 		until = append(until, r.WaitUntil)
 		triggers = append(triggers, r.TriggerEventID)
@@ -307,17 +310,18 @@ func (c *Changes) queueTasks(b *pgx.Batch) {
 				SELECT 'crm_task', t.id, $16, $18::jsonb || jsonb_build_object('id', t.id), 'crm_task:' || $15, $17 FROM t WHERE $16 <> ''
 				RETURNING id)
 			INSERT INTO outbox (partition, kind, workflow_id, payload)
-			SELECT $19, 'deliver', 'delivery-' || d.id, jsonb_build_object('delivery_id', d.id) FROM d`,
+			SELECT $19, $20, $21 || d.id, jsonb_build_object('delivery_id', d.id) FROM d`,
 			t.ContactID, t.Title, t.Description, t.Assignee, t.DueAt, t.Reason, t.Model, t.ThresholdID, t.Crossing,
-			t.FlowID, t.FlowVersion, t.StepID, t.RunID, t.EventID, t.IdemKey, t.DeliverTo, t.CreatedAt, t.Body, t.Partition)
+			t.FlowID, t.FlowVersion, t.StepID, t.RunID, t.EventID, t.IdemKey, t.DeliverTo, t.CreatedAt, t.Body, t.Partition,
+			string(contract.OutboxDeliver), contract.DeliveryWorkflowPrefix)
 	}
 	for _, w := range c.Webhooks {
 		b.Queue(`WITH d AS (
 				INSERT INTO deliveries (kind, url, body, idem_key, created_at, headers) VALUES ('webhook', $1, $2, $3, $4, COALESCE($6::jsonb, '{}'))
 				ON CONFLICT (idem_key) DO NOTHING RETURNING id)
 			INSERT INTO outbox (partition, kind, workflow_id, payload)
-			SELECT $5, 'deliver', 'delivery-' || d.id, jsonb_build_object('delivery_id', d.id) FROM d`,
-			w.URL, w.Body, w.IdemKey, w.CreatedAt, w.Partition, w.Headers)
+			SELECT $5, $7, $8 || d.id, jsonb_build_object('delivery_id', d.id) FROM d`,
+			w.URL, w.Body, w.IdemKey, w.CreatedAt, w.Partition, w.Headers, string(contract.OutboxDeliver), contract.DeliveryWorkflowPrefix)
 	}
 }
 
@@ -329,7 +333,7 @@ func (c *Changes) queueOutbox(b *pgx.Batch) {
 	parts := make([]int32, n)
 	kinds, ids, payloads := make([]string, n), make([]string, n), make([]string, n)
 	for i, o := range c.Outbox {
-		parts[i], kinds[i], ids[i], payloads[i] = int32(o.Partition), o.Kind, o.WorkflowID, jsonText(o.Payload)
+		parts[i], kinds[i], ids[i], payloads[i] = int32(o.Partition), string(o.Kind), o.WorkflowID, jsonText(o.Payload)
 	}
 	b.Queue(`INSERT INTO outbox (partition, kind, workflow_id, payload)
 		SELECT p, k, w, pl::jsonb FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS u(p, k, w, pl, n) ORDER BY n`,

@@ -16,11 +16,18 @@ import (
 
 // LeadsPageQuery selects one page of the hot list.
 type LeadsPageQuery struct {
-	Model   string // required
-	Band    string // only this band when not empty
-	Segment string // only members of this segment when not empty
-	Owner   string // only contacts whose field owner is this, when not empty
-	Stage   string // only contacts in this stage, when not empty
+	Model string // required
+	// Now is the time scores are read at and HalfLife the model's
+	// half-life (0: no half-life decay): the list filters, orders and
+	// shows the scores as they stand at Now.
+	Now      time.Time
+	HalfLife time.Duration
+	// MinScore keeps scores at or above it and BelowScore scores below it,
+	// when not nil (a band is the range of its scores).
+	MinScore, BelowScore *float64
+	Segment              string // only members of this segment when not empty
+	Owner                string // only contacts whose field owner is this, when not empty
+	Stage                string // only contacts in this stage, when not empty
 	// Search, when not empty, keeps contacts whose id is Search or whose
 	// email starts with it (case-insensitive).
 	Search string
@@ -36,6 +43,10 @@ type LeadsPageQuery struct {
 type LeadsCursor struct {
 	Score     string `json:"s"`
 	ContactID string `json:"c"`
+	// At is when the first page read the scores (Unix microseconds):
+	// later pages read them at the same time, so that a list whose scores
+	// decay neither skips nor repeats a lead. 0 in a cursor made before.
+	At int64 `json:"t,omitempty"`
 }
 
 // LeadRow is one row of a hot list page.
@@ -48,48 +59,72 @@ type LeadRow struct {
 	LastActivity *time.Time
 }
 
-// leadsPageSQL selects a page of the hot list; $8 is the limit and, after
-// the first page, $9 and $10 are the cursor. The cursor's bound is written out only when there
-// is one, so that even a generic plan starts the index scan at the cursor.
-func leadsPageSQL(after bool) string {
-	cursor := ""
-	if after {
-		cursor = `AND s.score <= $9::numeric AND (s.score < $9::numeric OR s.contact_id > $10)`
+// leadsPageSQL selects a page of the hot list with the arguments of q. The
+// score is read at q.Now. Without a half-life it is the stored score, and
+// the page is an index scan on scores_hot_page (model, score DESC,
+// contact_id); with one, it is computed once per row of the model (a
+// subquery the planner keeps apart, OFFSET 0) and the rows sorted by it.
+// Optional bounds are written out only when there are some, so that even a
+// generic plan starts the index scan at the cursor.
+func leadsPageSQL(q LeadsPageQuery) (string, []any) {
+	args := []any{q.Model, q.Segment, q.Disqualified, q.Owner, q.Stage, q.Search}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	from := "scores s"
+	if q.HalfLife > 0 {
+		clock := ScoreClock{Now: q.Now}
+		from = `(SELECT s.contact_id, s.model, s.band, s.updated_at, ` +
+			decayedScoreSQL("s", arg(clock.at())+"::timestamptz", arg(float64(q.HalfLife))+"::float8") +
+			` AS score FROM scores s WHERE s.model = $1 OFFSET 0) s`
+	}
+	bounds := ""
+	if q.MinScore != nil {
+		bounds += " AND s.score >= " + arg(numericText(q.MinScore)) + "::numeric"
+	}
+	if q.BelowScore != nil {
+		bounds += " AND s.score < " + arg(numericText(q.BelowScore)) + "::numeric"
+	}
+	if q.After != nil {
+		at := arg(q.After.Score) + "::numeric"
+		bounds += " AND s.score <= " + at + " AND (s.score < " + at + " OR s.contact_id > " + arg(q.After.ContactID) + ")"
 	}
 	return `SELECT c.id, c.email, s.score::float8, s.score::text, s.band, c.stage, c.disqualified,
 		coalesce(c.account_id, ''), s.updated_at, coalesce(c.fields->>'owner', ''), c.updated_at
-		FROM scores s JOIN contacts c ON c.id = s.contact_id
+		FROM ` + from + ` JOIN contacts c ON c.id = s.contact_id
 		WHERE s.model = $1
-		  AND ($2 = '' OR s.band = $2)
-		  AND ($3 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $3))
-		  AND ($4::boolean IS NULL OR c.disqualified = $4)
-		  AND ($5 = '' OR c.fields->>'owner' = $5)
-		  AND ($6 = '' OR c.stage = $6)
-		  AND ($7 = '' OR c.id = $7 OR lower(c.email) LIKE replace(replace(replace(lower($7), '\', '\\'), '%', '\%'), '_', '\_') || '%')
-		  ` + cursor + `
+		  AND ($2 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $2))
+		  AND ($3::boolean IS NULL OR c.disqualified = $3)
+		  AND ($4 = '' OR c.fields->>'owner' = $4)
+		  AND ($5 = '' OR c.stage = $5)
+		  AND ($6 = '' OR c.id = $6 OR lower(c.email) LIKE replace(replace(replace(lower($6), '\', '\\'), '%', '\%'), '_', '\_') || '%')
+		  ` + bounds + `
 		ORDER BY s.score DESC, s.contact_id
-		LIMIT $8`
+		LIMIT ` + arg(q.Limit), args
 }
 
 // LeadsPage returns one page of contacts with a score in q.Model, highest
-// score first, ties by contact id. Pages are keyset-paginated on
-// scores_hot_page (model, score DESC, contact_id): a page costs the same
-// at the start and at the end of 100,000 contacts.
+// score at q.Now first, ties by contact id. For a model without half-life
+// decay, pages are keyset-paginated on scores_hot_page: a page costs the
+// same at the start and at the end of 100,000 contacts. With one, every
+// page computes and sorts the model's scores at q.Now.
 func (s *Store) LeadsPage(ctx context.Context, q LeadsPageQuery) ([]LeadRow, error) {
-	args := []any{q.Model, q.Band, q.Segment, q.Disqualified, q.Owner, q.Stage, q.Search, q.Limit}
-	if q.After != nil {
-		args = append(args, q.After.Score, q.After.ContactID)
-	}
-	rows, err := s.Pool.Query(ctx, leadsPageSQL(q.After != nil), args...)
+	sql, args := leadsPageSQL(q)
+	rows, err := s.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("error loading leads: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (LeadRow, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LeadRow, error) {
 		var l LeadRow
 		err := r.Scan(&l.ContactID, &l.Email, &l.Score, &l.ScoreText, &l.Band, &l.Stage, &l.Disqualified, &l.AccountID,
 			&l.UpdatedAt, &l.Owner, &l.LastActivity)
 		return l, err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("error loading leads: %w", err)
+	}
+	return out, nil
 }
 
 // TimelineEvent is one event of a contact's timeline.
@@ -321,7 +356,7 @@ func (s *Store) SegmentDays(ctx context.Context, segmentID string, from time.Tim
 }
 
 // AccountSummary is one account with its contacts counted and its score in
-// one model (the sum of its contacts' scores).
+// one model (the sum of the scores of its contacts not disqualified).
 type AccountSummary struct {
 	ID       string
 	Name     string
@@ -329,14 +364,16 @@ type AccountSummary struct {
 	Score    float64
 }
 
-// AccountsByScore lists accounts by their rolled-up score in model, highest
-// first (ties by id).
-func (s *Store) AccountsByScore(ctx context.Context, model string, limit int) ([]AccountSummary, error) {
+// AccountsByScore lists accounts by their rolled-up score in model at
+// clock's time, highest first (ties by id): the sum of the scores of their
+// contacts that are not disqualified. Contacts counts all of them.
+func (s *Store) AccountsByScore(ctx context.Context, model string, limit int, clock ScoreClock) ([]AccountSummary, error) {
 	rows, err := s.Pool.Query(ctx, `SELECT a.id, a.name,
 		(SELECT count(*) FROM contacts c WHERE c.account_id = a.id),
-		coalesce((SELECT sum(s.score)::float8 FROM contacts c JOIN scores s ON s.contact_id = c.id AND s.model = $1
-			WHERE c.account_id = a.id), 0) AS score
-		FROM accounts a ORDER BY score DESC, a.id LIMIT $2`, model, limit)
+		coalesce((SELECT sum(`+decayedScoreSQL("s", "$3::timestamptz", "$4::float8")+`)::float8
+			FROM contacts c JOIN scores s ON s.contact_id = c.id AND s.model = $1
+			WHERE c.account_id = a.id AND NOT c.disqualified), 0) AS score
+		FROM accounts a ORDER BY score DESC, a.id LIMIT $2`, model, limit, clock.at(), clock.halfLife(model))
 	if err != nil {
 		return nil, fmt.Errorf("error listing accounts: %w", err)
 	}

@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -24,10 +25,15 @@ type ContactsPageQuery struct {
 	// After continues after this contact id (the last of the previous page).
 	After string
 	Limit int
+	// Now is the time the score is read at and HalfLife the half-life of
+	// the model "main" (0: no half-life decay).
+	Now      time.Time
+	HalfLife time.Duration
 }
 
 // ContactListRow is one contact of a page, with its score in the model
-// "main" (nil without one).
+// "main" at the read's time (nil without one) and the band the engine last
+// stored.
 type ContactListRow struct {
 	ContactRow
 	Score *float64
@@ -36,8 +42,8 @@ type ContactListRow struct {
 
 // contactsPageSQL selects the page first and joins the scores of its rows
 // only, so a page costs its rows whatever the filters leave after it.
-const contactsPageSQL = `SELECT c.id, c.email, c.fields, c.tags, c.account_id, c.stage, c.disqualified,
-		c.disqualified_reason, c.created_at, c.updated_at, s.score::float8, coalesce(s.band, '')
+var contactsPageSQL = `SELECT c.id, c.email, c.fields, c.tags, c.account_id, c.stage, c.disqualified,
+		c.disqualified_reason, c.created_at, c.updated_at, ` + decayedScoreSQL("s", "$9::timestamptz", "$10::float8") + `::float8, coalesce(s.band, '')
 	FROM (SELECT id, email, fields, tags, coalesce(account_id, '') AS account_id, stage, disqualified,
 			disqualified_reason, created_at, updated_at
 		FROM contacts c
@@ -56,7 +62,8 @@ const contactsPageSQL = `SELECT c.id, c.email, c.fields, c.tags, c.account_id, c
 // ContactsPage returns one page of contacts in id order. Pages are keyset
 // paginated on the primary key, so the last page costs what the first does.
 func (s *Store) ContactsPage(ctx context.Context, q ContactsPageQuery) ([]ContactListRow, error) {
-	rows, err := s.Pool.Query(ctx, contactsPageSQL, q.Stage, q.AccountID, q.Tag, q.Segment, q.Search, q.Disqualified, q.After, q.Limit)
+	rows, err := s.Pool.Query(ctx, contactsPageSQL, q.Stage, q.AccountID, q.Tag, q.Segment, q.Search, q.Disqualified, q.After, q.Limit,
+		ScoreClock{Now: q.Now}.at(), float64(max(q.HalfLife, 0)))
 	if err != nil {
 		return nil, fmt.Errorf("error listing contacts: %w", err)
 	}

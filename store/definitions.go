@@ -75,6 +75,9 @@ func (s *Store) Publish(ctx context.Context, docs []DefinitionInput) ([]PublishR
 				if _, err := tx.Exec(ctx, `INSERT INTO definition_versions (id, version, hash, body) VALUES ($1, 1, $2, $3)`, d.ID, d.Hash, d.Body); err != nil {
 					return err
 				}
+				if err := reevaluateOnPublish(ctx, tx, d.ID, d.Kind, 1); err != nil {
+					return err
+				}
 				out = append(out, PublishResult{ID: d.ID, Kind: d.Kind, Version: 1, Changed: true, Status: "published"})
 				continue
 			case err != nil:
@@ -88,6 +91,9 @@ func (s *Store) Publish(ctx context.Context, docs []DefinitionInput) ([]PublishR
 					if _, err := tx.Exec(ctx, `UPDATE definitions SET status = 'published', updated_at = now() WHERE id = $1`, d.ID); err != nil {
 						return err
 					}
+					if err := reevaluateOnPublish(ctx, tx, d.ID, d.Kind, version); err != nil {
+						return err
+					}
 				}
 				out = append(out, PublishResult{ID: d.ID, Kind: d.Kind, Version: version, Changed: false, Status: "published"})
 				continue
@@ -97,6 +103,9 @@ func (s *Store) Publish(ctx context.Context, docs []DefinitionInput) ([]PublishR
 				return err
 			}
 			if _, err := tx.Exec(ctx, `UPDATE definitions SET current_version = $2, status = 'published', updated_at = now() WHERE id = $1`, d.ID, version); err != nil {
+				return err
+			}
+			if err := reevaluateOnPublish(ctx, tx, d.ID, d.Kind, version); err != nil {
 				return err
 			}
 			out = append(out, PublishResult{ID: d.ID, Kind: d.Kind, Version: version, Changed: true, Status: "published"})
@@ -148,16 +157,42 @@ func (s *Store) Definition(ctx context.Context, id string) (Definition, []Defini
 }
 
 // SetDefinitionStatus pauses, resumes (publishes) or archives a definition.
+// A score model or segment resumed from a pause re-evaluates every existing
+// contact, as a new version does.
 func (s *Store) SetDefinitionStatus(ctx context.Context, id, status string) (Definition, error) {
-	tag, err := s.Pool.Exec(ctx, `UPDATE definitions SET status = $2, updated_at = now() WHERE id = $1`, id, status)
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		var kind, old string
+		var version int
+		err := tx.QueryRow(ctx, `SELECT kind, status, current_version FROM definitions WHERE id = $1 FOR UPDATE`, id).Scan(&kind, &old, &version)
+		if err == pgx.ErrNoRows {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("error loading definition %q: %w", id, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE definitions SET status = $2, updated_at = now() WHERE id = $1`, id, status); err != nil {
+			return fmt.Errorf("error setting status of %q: %w", id, err)
+		}
+		if status == "published" && old != "published" {
+			return reevaluateOnPublish(ctx, tx, id, kind, version)
+		}
+		return nil
+	})
 	if err != nil {
-		return Definition{}, fmt.Errorf("error setting status of %q: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return Definition{}, ErrNotFound
+		return Definition{}, err
 	}
 	d, _, err := s.Definition(ctx, id)
 	return d, err
+}
+
+// reevaluateOnPublish starts the re-evaluation of every existing contact
+// when a score model or segment version becomes the published one; flows
+// apply to what happens next only.
+func reevaluateOnPublish(ctx context.Context, tx pgx.Tx, id, kind string, version int) error {
+	if kind != "score_model" && kind != "segment" {
+		return nil
+	}
+	return startReevaluation(ctx, tx, id, version)
 }
 
 // DefinitionVersionBody returns the body of one version of a definition.

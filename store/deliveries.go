@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 // Delivery is an outgoing HTTP call (a CRM task or a webhook step).
@@ -153,13 +155,13 @@ func (s *Store) RetryDelivery(ctx context.Context, id int64) (d Delivery, workfl
 		}
 		d.ManualRetries++
 		d.Status, d.FailedAt = DeliveryPending, nil
-		workflowID = fmt.Sprintf("delivery-%d-retry-%d", id, d.ManualRetries)
+		workflowID = fmt.Sprintf("%s-retry-%d", contract.DeliveryWorkflowID(id), d.ManualRetries)
 		if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', failed_at = NULL, manual_retries = $2 WHERE id = $1`,
 			id, d.ManualRetries); err != nil {
 			return fmt.Errorf("error retrying delivery %d: %w", id, err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO outbox (partition, kind, workflow_id, payload) VALUES ($1, 'deliver', $2, jsonb_build_object('delivery_id', $3::bigint))`,
-			partition, workflowID, id); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO outbox (partition, kind, workflow_id, payload) VALUES ($1, $4, $2, jsonb_build_object('delivery_id', $3::bigint))`,
+			partition, workflowID, id, string(contract.OutboxDeliver)); err != nil {
 			return fmt.Errorf("error queueing the retry of delivery %d: %w", id, err)
 		}
 		return setTaskDeliveryStatus(ctx, tx, d.CRMTaskID, DeliveryPending)

@@ -292,10 +292,14 @@ func DueContacts(ctx context.Context, tx pgx.Tx, partition int, now time.Time, l
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-// NextDue returns the earliest time-driven change in a partition.
+// NextDue returns the earliest time-driven change in a partition: a
+// contact's next due time, or at once while a re-evaluation walks the
+// partition (MarkReevaluationDue).
 func (s *Store) NextDue(ctx context.Context, partition int) (*time.Time, error) {
 	var t *time.Time
-	err := s.Pool.QueryRow(ctx, `SELECT min(next_due_at) FROM contacts WHERE partition = $1`, partition).Scan(&t)
+	err := s.Pool.QueryRow(ctx, `SELECT least(
+			(SELECT min(next_due_at) FROM contacts WHERE partition = $1),
+			(SELECT min(started_at) FROM reevaluations WHERE partition = $1 AND finished_at IS NULL))`, partition).Scan(&t)
 	if err != nil {
 		return nil, fmt.Errorf("error reading next due time: %w", err)
 	}

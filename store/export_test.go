@@ -1,4 +1,4 @@
 package store
 
 // LeadsPageSQLForTest exposes the hot list's query to the plan test.
-func LeadsPageSQLForTest(after bool) string { return leadsPageSQL(after) }
+func LeadsPageSQLForTest(q LeadsPageQuery) (string, []any) { return leadsPageSQL(q) }

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 // OutboxItem is a pending outbox row.
 type OutboxItem struct {
 	ID         int64
-	Kind       string
+	Kind       contract.OutboxKind
 	WorkflowID string
 	Payload    json.RawMessage
 }

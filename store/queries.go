@@ -35,17 +35,41 @@ func (s *Store) EventStatus(ctx context.Context, id string) (EventStatus, error)
 	return st, nil
 }
 
-// ContactView is a contact as the API shows it: its row, its current scores
-// by model, its segments and its active flow runs.
+// ContactView is a contact as the API shows it: its row, its scores by
+// model as they stand at the read's time, its segments and its active flow
+// runs.
 type ContactView struct {
 	Contact  ContactRow
-	Scores   []ScoreRow // by model id
-	Segments []string   // sorted
-	Runs     []RunRow   // running or waiting, oldest first
+	Scores   []ScoreView // by model id
+	Segments []string    // sorted
+	Runs     []RunRow    // running or waiting, oldest first
+	ReadAt   time.Time   // when the scores were read (microseconds)
+	// Conversions are the contact's first conversions, one per model.
+	Conversions []ConversionRow
 }
 
-// ContactView loads one contact; ErrNotFound when there is none.
-func (s *Store) ContactView(ctx context.Context, id string) (ContactView, error) {
+// ScoreView is a contact's score in one model as read at a time: the
+// scores row with its engagement points decayed to that time.
+type ScoreView struct {
+	Model      string
+	Score      float64 // at the read's time
+	Profile    float64
+	Engagement float64 // at the read's time
+	// StoredScore and StoredEngagement are as the engine last
+	// materialised them, at EngagementAsOf: the ledger sums to
+	// StoredScore, and Score − StoredScore is the decay not yet recorded.
+	StoredScore      float64
+	StoredEngagement float64
+	EngagementAsOf   time.Time
+	// Band is the band the engine last stored (the current model's bands
+	// place Score anew; this is for a model no longer published).
+	Band      string
+	UpdatedAt time.Time
+}
+
+// ContactView loads one contact with its scores at clock's time;
+// ErrNotFound when there is none.
+func (s *Store) ContactView(ctx context.Context, id string, clock ScoreClock) (ContactView, error) {
 	var v ContactView
 	c := &v.Contact
 	err := s.Pool.QueryRow(ctx, `SELECT id, email, fields, tags, coalesce(account_id, ''), stage, disqualified,
@@ -64,12 +88,18 @@ func (s *Store) ContactView(ctx context.Context, id string) (ContactView, error)
 	if c.Tags == nil {
 		c.Tags = []string{}
 	}
+	models, halfLives := clock.models()
+	v.ReadAt = clock.at()
 	b := &pgx.Batch{}
-	b.Queue(`SELECT model, score::float8, profile::float8, engagement::float8, engagement_as_of, band, profile_rules
-		FROM scores WHERE contact_id = $1 ORDER BY model`, id).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT s.model, x.score::float8, s.profile::float8, (x.score - s.profile)::float8, s.score::float8,
+			s.engagement::float8, s.engagement_as_of, s.band, s.updated_at
+		FROM scores s LEFT JOIN unnest($2::text[], $3::float8[]) AS d(model, half_life) ON d.model = s.model
+		CROSS JOIN LATERAL (SELECT `+decayedScoreSQL("s", "$4::timestamptz", "coalesce(d.half_life, 0)")+` AS score) x
+		WHERE s.contact_id = $1 ORDER BY s.model`, id, models, halfLives, clock.at()).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
-			var sc ScoreRow
-			if err := rows.Scan(&sc.Model, &sc.Score, &sc.Profile, &sc.Engagement, &sc.EngagementAsOf, &sc.Band, &sc.ProfileRules); err != nil {
+			var sc ScoreView
+			if err := rows.Scan(&sc.Model, &sc.Score, &sc.Profile, &sc.Engagement, &sc.StoredScore, &sc.StoredEngagement,
+				&sc.EngagementAsOf, &sc.Band, &sc.UpdatedAt); err != nil {
 				return err
 			}
 			v.Scores = append(v.Scores, sc)
@@ -91,6 +121,11 @@ func (s *Store) ContactView(ctx context.Context, id string) (ContactView, error)
 			v.Runs = append(v.Runs, *r)
 		}
 		return rows.Err()
+	})
+	b.Queue(`SELECT `+conversionColumns+` FROM conversions WHERE contact_id = $1 ORDER BY model`, id).Query(func(rows pgx.Rows) error {
+		cvs, err := pgx.CollectRows(rows, scanConversion)
+		v.Conversions = cvs
+		return err
 	})
 	if err := s.Pool.SendBatch(ctx, b).Close(); err != nil {
 		return v, fmt.Errorf("error loading contact %q: %w", id, err)
@@ -166,16 +201,6 @@ func (s *Store) ScoreHistory(ctx context.Context, contactID, model string) ([]Le
 	return entries, totals, nil
 }
 
-// LeadsQuery selects the hot list.
-type LeadsQuery struct {
-	Model   string // required
-	Band    string // only this band when not empty
-	Segment string // only members of this segment when not empty
-	// Disqualified filters on the flag when not nil.
-	Disqualified *bool
-	Limit        int
-}
-
 // Lead is one row of the hot list.
 type Lead struct {
 	ContactID    string
@@ -186,28 +211,6 @@ type Lead struct {
 	Disqualified bool
 	AccountID    string
 	UpdatedAt    time.Time // of the score
-}
-
-// Leads returns contacts with a score in q.Model, highest score first (ties
-// by contact id).
-func (s *Store) Leads(ctx context.Context, q LeadsQuery) ([]Lead, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT c.id, c.email, s.score::float8, s.band, c.stage, c.disqualified,
-		coalesce(c.account_id, ''), s.updated_at
-		FROM scores s JOIN contacts c ON c.id = s.contact_id
-		WHERE s.model = $1
-		  AND ($2 = '' OR s.band = $2)
-		  AND ($3 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $3))
-		  AND ($4::boolean IS NULL OR c.disqualified = $4)
-		ORDER BY s.score DESC, c.id
-		LIMIT $5`, q.Model, q.Band, q.Segment, q.Disqualified, q.Limit)
-	if err != nil {
-		return nil, fmt.Errorf("error loading leads: %w", err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Lead, error) {
-		var l Lead
-		err := r.Scan(&l.ContactID, &l.Email, &l.Score, &l.Band, &l.Stage, &l.Disqualified, &l.AccountID, &l.UpdatedAt)
-		return l, err
-	})
 }
 
 // Task is one row of crm_tasks.
@@ -247,21 +250,25 @@ type AccountContact struct {
 	Email        string
 	Stage        string
 	Disqualified bool
-	Scores       map[string]float64 // by model
+	Scores       map[string]float64 // by model, at the read's time
 }
 
-// AccountView is an account, its contacts and its score per model (the sum
-// of its contacts' scores in that model).
+// AccountView is an account, its contacts and its score in each model that
+// rolls up to accounts: the sum of the scores of its contacts that are not
+// disqualified, at the read's time.
 type AccountView struct {
 	Account       AccountRow
 	Contacts      []AccountContact // by contact id, at most the limit asked for
 	ContactsTotal int
-	Scores        map[string]float64
+	Scores        map[string]float64 // by model; only the models asked for
 }
 
-// AccountView loads one account with up to contactLimit of its contacts;
-// ErrNotFound when there is none. The scores sum over all its contacts.
-func (s *Store) AccountView(ctx context.Context, id string, contactLimit int) (AccountView, error) {
+// AccountView loads one account with up to contactLimit of its contacts,
+// scores read at clock's time; ErrNotFound when there is none. The
+// account's score in each model of rollup sums over all its contacts that
+// are not disqualified (0 when none has a score in it); other models have
+// no account score.
+func (s *Store) AccountView(ctx context.Context, id string, contactLimit int, clock ScoreClock, rollup []string) (AccountView, error) {
 	var v AccountView
 	a := &v.Account
 	err := s.Pool.QueryRow(ctx, `SELECT id, name, fields, created_at, updated_at FROM accounts WHERE id = $1`, id).
@@ -276,12 +283,17 @@ func (s *Store) AccountView(ctx context.Context, id string, contactLimit int) (A
 		a.Fields = map[string]any{}
 	}
 	v.Scores = map[string]float64{}
+	models, halfLives := clock.models()
+	now := clock.at()
 	b := &pgx.Batch{}
 	b.Queue(`SELECT count(*) FROM contacts WHERE account_id = $1`, id).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&v.ContactsTotal)
 	})
-	b.Queue(`SELECT s.model, sum(s.score)::float8 FROM scores s JOIN contacts c ON c.id = s.contact_id
-		WHERE c.account_id = $1 GROUP BY s.model`, id).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT r.model, coalesce((SELECT sum(`+decayedScoreSQL("s", "$5::timestamptz", "coalesce(d.half_life, 0)")+`)::float8
+			FROM contacts c JOIN scores s ON s.contact_id = c.id AND s.model = r.model
+			LEFT JOIN unnest($3::text[], $4::float8[]) AS d(model, half_life) ON d.model = s.model
+			WHERE c.account_id = $1 AND NOT c.disqualified), 0)
+		FROM unnest($2::text[]) AS r(model)`, id, rollup, models, halfLives, now).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var m string
 			var sum float64
@@ -293,8 +305,10 @@ func (s *Store) AccountView(ctx context.Context, id string, contactLimit int) (A
 		return rows.Err()
 	})
 	b.Queue(`SELECT c.id, c.email, c.stage, c.disqualified,
-		coalesce((SELECT jsonb_object_agg(s.model, s.score::float8) FROM scores s WHERE s.contact_id = c.id), '{}')
-		FROM contacts c WHERE c.account_id = $1 ORDER BY c.id LIMIT $2`, id, contactLimit).Query(func(rows pgx.Rows) error {
+		coalesce((SELECT jsonb_object_agg(s.model, `+decayedScoreSQL("s", "$5::timestamptz", "coalesce(d.half_life, 0)")+`)
+			FROM scores s LEFT JOIN unnest($3::text[], $4::float8[]) AS d(model, half_life) ON d.model = s.model
+			WHERE s.contact_id = c.id), '{}')
+		FROM contacts c WHERE c.account_id = $1 ORDER BY c.id LIMIT $2`, id, contactLimit, models, halfLives, now).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var c AccountContact
 			if err := rows.Scan(&c.ContactID, &c.Email, &c.Stage, &c.Disqualified, &c.Scores); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/flows"
 )
 
@@ -59,11 +60,11 @@ type RunRow struct {
 	FlowID         string
 	FlowVersion    int
 	ContactID      string
-	Status         string
+	Status         contract.RunStatus
 	StepID         string
 	WaitSeq        int
 	SignalledSeq   int // the wait the run was last signalled for
-	WaitKind       string
+	WaitKind       contract.WaitKind
 	WaitEvent      string
 	WaitUntil      *time.Time
 	TriggerEventID string

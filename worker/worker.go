@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/leadflow/leadflow/activities"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/workflows"
 )
@@ -79,20 +80,20 @@ func (w *ownerWorker) Stop() {
 func RegisterWorkflows(r interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
 }) {
-	r.RegisterWorkflowWithOptions(workflows.PartitionWorkflow, workflow.RegisterOptions{Name: workflows.PartitionWorkflowName})
-	r.RegisterWorkflowWithOptions(workflows.RunWorkflow, workflow.RegisterOptions{Name: workflows.RunWorkflowName})
-	r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: workflows.DeliveryWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.PartitionWorkflow, workflow.RegisterOptions{Name: contract.PartitionWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.RunWorkflow, workflow.RegisterOptions{Name: contract.RunWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: contract.DeliveryWorkflowName})
 }
 
 // RegisterActivities registers the activities under their durable names.
 func RegisterActivities(r interface {
 	RegisterActivityWithOptions(any, activity.RegisterOptions)
 }, acts *activities.Activities) {
-	r.RegisterActivityWithOptions(acts.ApplyPartition, activity.RegisterOptions{Name: workflows.ActivityApplyPartition})
-	r.RegisterActivityWithOptions(acts.OwnPartition, activity.RegisterOptions{Name: workflows.ActivityOwnPartition})
-	r.RegisterActivityWithOptions(acts.ResumeRun, activity.RegisterOptions{Name: workflows.ActivityResumeRun})
-	r.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: workflows.ActivityDeliver})
-	r.RegisterActivityWithOptions(acts.GiveUpDelivery, activity.RegisterOptions{Name: workflows.ActivityGiveUpDelivery})
+	r.RegisterActivityWithOptions(acts.ApplyPartition, activity.RegisterOptions{Name: contract.ActivityApplyPartition})
+	r.RegisterActivityWithOptions(acts.OwnPartition, activity.RegisterOptions{Name: contract.ActivityOwnPartition})
+	r.RegisterActivityWithOptions(acts.ResumeRun, activity.RegisterOptions{Name: contract.ActivityResumeRun})
+	r.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: contract.ActivityDeliver})
+	r.RegisterActivityWithOptions(acts.GiveUpDelivery, activity.RegisterOptions{Name: contract.ActivityGiveUpDelivery})
 }
 
 // EnsurePartitions starts every partition workflow that is not running (and
@@ -107,11 +108,11 @@ func EnsurePartitions(ctx context.Context, c client.Client, taskQueue, deploymen
 }
 
 func wake(ctx context.Context, c client.Client, taskQueue, deployment string, p int) error {
-	_, err := c.SignalWithStartWorkflow(ctx, workflows.PartitionWorkflowID(taskQueue, p), workflows.SignalWake, nil,
-		client.StartWorkflowOptions{ID: workflows.PartitionWorkflowID(taskQueue, p), TaskQueue: taskQueue,
+	_, err := c.SignalWithStartWorkflow(ctx, contract.PartitionWorkflowID(taskQueue, p), contract.SignalWake, nil,
+		client.StartWorkflowOptions{ID: contract.PartitionWorkflowID(taskQueue, p), TaskQueue: taskQueue,
 			// A workflow task lost with a crashed Temporal server or worker is
 			// handed out again after this, instead of Temporal's default 10 s.
 			WorkflowTaskTimeout: workflows.PartitionWorkflowTaskTimeout},
-		workflows.PartitionWorkflowName, workflows.PartitionInput{Partition: p, Deployment: deployment})
+		contract.PartitionWorkflowName, contract.PartitionInput{Partition: p, Deployment: deployment})
 	return err
 }

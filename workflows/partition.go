@@ -5,6 +5,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 const (
@@ -45,15 +47,6 @@ const (
 	PartitionWorkflowTaskTimeout = 4 * time.Second
 )
 
-// Error types of activity failures that are not retried: a batch that
-// fails as a whole for a reason retrying cannot fix (events that fail are
-// quarantined inside the activity and never get here), and a run whose
-// resume failed and could not even be recorded as failed.
-const (
-	ErrPermanentApply  = "PermanentApplyFailure"
-	ErrPermanentResume = "PermanentResumeFailure"
-)
-
 // PartitionWorkflow keeps one owner of a partition running somewhere in
 // the fleet, for ever. The owner (the OwnPartition activity) applies the
 // partition's events and due changes itself, woken by PostgreSQL: no
@@ -66,10 +59,10 @@ const (
 //
 // An owner failing for good (a non-retryable error) does not end the
 // workflow: it waits (partitionFailureBackoff, doubling) and starts it
-// again. Work refused as another deployment's (ErrForeignDeployment) ends
+// again. Work refused as another deployment's (contract.ErrForeignDeployment) ends
 // it, as before. Wake signals of older APIs are drained and ignored: the
 // owner is woken by NOTIFY.
-func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
+func PartitionWorkflow(ctx workflow.Context, in contract.PartitionInput) error {
 	if workflow.GetVersion(ctx, PartitionOwnerVersion, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return applyLoop(ctx, in)
 	}
@@ -85,13 +78,13 @@ func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 			MaximumInterval:    time.Second,
 		},
 	})
-	wake := workflow.GetSignalChannel(ctx, SignalWake)
+	wake := workflow.GetSignalChannel(ctx, contract.SignalWake)
 	failures := 0
 	for i := 0; i < ownerIterations; i++ {
 		for wake.ReceiveAsync(nil) {
 		}
-		var res OwnResult
-		err := workflow.ExecuteActivity(ctx, ActivityOwnPartition, OwnInput{Partition: in.Partition, Deployment: in.Deployment}).Get(ctx, &res)
+		var res contract.OwnResult
+		err := workflow.ExecuteActivity(ctx, contract.ActivityOwnPartition, contract.OwnInput{Partition: in.Partition, Deployment: in.Deployment}).Get(ctx, &res)
 		if err != nil {
 			if ForeignDeployment(err) {
 				return err
@@ -116,14 +109,14 @@ func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 	}
 	for wake.ReceiveAsync(nil) {
 	}
-	return workflow.NewContinueAsNewError(ctx, PartitionWorkflowName, in)
+	return workflow.NewContinueAsNewError(ctx, contract.PartitionWorkflowName, in)
 }
 
 // applyLoop is the partition workflow of histories from before partition
 // owners (PartitionOwnerVersion): it applies the events and due changes of
 // one partition of contacts in batches, one activity per batch, for ever.
 // Runs in flight finish their run with it, then continue as new as owners.
-// It is woken by SignalWake when events
+// It is woken by contract.SignalWake when events
 // arrive, by a timer at the partition's next due time, and every
 // partitionIdle in case a signal was lost. It continues as new before its
 // history grows large; wake signals carry no data (the database holds the
@@ -135,10 +128,10 @@ func PartitionWorkflow(ctx workflow.Context, in PartitionInput) error {
 // not end the workflow: it waits (partitionFailureBackoff, doubling) and
 // tries again, so that a fix (a definition, the database) takes effect
 // without anyone restarting anything.
-// A batch refused as another deployment's work (ErrForeignDeployment: two
+// A batch refused as another deployment's work (contract.ErrForeignDeployment: two
 // deployments share the task queue) ends the workflow: no worker of this
 // deployment will ever take it, and its own deployment starts it again.
-func applyLoop(ctx workflow.Context, in PartitionInput) error {
+func applyLoop(ctx workflow.Context, in contract.PartitionInput) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
 		HeartbeatTimeout:    5 * time.Second, // a dead worker's batch is retried within seconds
@@ -151,13 +144,13 @@ func applyLoop(ctx workflow.Context, in PartitionInput) error {
 			MaximumInterval:    2 * time.Second,
 		},
 	})
-	wake := workflow.GetSignalChannel(ctx, SignalWake)
+	wake := workflow.GetSignalChannel(ctx, contract.SignalWake)
 	failures := 0
 	for i := 0; i < partitionIterations; i++ {
 		for wake.ReceiveAsync(nil) {
 		}
-		var res ApplyResult
-		if err := workflow.ExecuteActivity(ctx, ActivityApplyPartition, ApplyInput{Partition: in.Partition, Deployment: in.Deployment}).Get(ctx, &res); err != nil {
+		var res contract.BatchResult
+		if err := workflow.ExecuteActivity(ctx, contract.ActivityApplyPartition, contract.ApplyInput{Partition: in.Partition, Deployment: in.Deployment}).Get(ctx, &res); err != nil {
 			if ForeignDeployment(err) {
 				return err // no worker of this deployment will ever take it
 			}
@@ -196,5 +189,5 @@ func applyLoop(ctx workflow.Context, in PartitionInput) error {
 	}
 	for wake.ReceiveAsync(nil) {
 	}
-	return workflow.NewContinueAsNewError(ctx, PartitionWorkflowName, in)
+	return workflow.NewContinueAsNewError(ctx, contract.PartitionWorkflowName, in)
 }

@@ -5,17 +5,12 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/leadflow/leadflow/contract"
 )
 
 // runMaxHistory bounds a run's history before continue-as-new.
 const runMaxHistory = 4000
-
-// Wait outcomes passed to ResumeRun.
-const (
-	OutcomeElapsed = "elapsed"
-	OutcomeTimeout = "timeout"
-	OutcomeEvent   = "event"
-)
 
 // RunWorkflow holds the durable waits of one flow run (contact × flow ×
 // entry): a Temporal timer for wait and wait_until, a timer raced against
@@ -27,7 +22,7 @@ const (
 // ResumeRun is retried without limit only while it fails transiently
 // (database unavailable); a resume that fails for good marks the run failed
 // inside the activity and returns no next wait, which ends this workflow.
-func RunWorkflow(ctx workflow.Context, w RunWait) error {
+func RunWorkflow(ctx workflow.Context, w contract.Wait) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		HeartbeatTimeout:    5 * time.Second,
@@ -37,12 +32,12 @@ func RunWorkflow(ctx workflow.Context, w RunWait) error {
 			MaximumInterval:    time.Minute,
 		},
 	})
-	events := workflow.GetSignalChannel(ctx, SignalRunEvent)
+	events := workflow.GetSignalChannel(ctx, contract.SignalRunEvent)
 	for {
 		outcome, eventID := waitFor(ctx, events, w)
-		var next *RunWait
-		in := ResumeInput{RunID: w.RunID, WaitSeq: w.WaitSeq, Outcome: outcome, EventID: eventID, Now: workflow.Now(ctx), Deployment: w.Deployment}
-		if err := workflow.ExecuteActivity(ctx, ActivityResumeRun, in).Get(ctx, &next); err != nil {
+		var next *contract.Wait
+		in := contract.ResumeInput{RunID: w.RunID, WaitSeq: w.WaitSeq, Outcome: outcome, EventID: eventID, Now: workflow.Now(ctx), Deployment: w.Deployment}
+		if err := workflow.ExecuteActivity(ctx, contract.ActivityResumeRun, in).Get(ctx, &next); err != nil {
 			return err
 		}
 		if next == nil {
@@ -54,16 +49,16 @@ func RunWorkflow(ctx workflow.Context, w RunWait) error {
 			// only signals waits it has recorded, and this one is recorded
 			// by the activity that just returned. Stale signals may be
 			// dropped safely.
-			return workflow.NewContinueAsNewError(ctx, RunWorkflowName, w)
+			return workflow.NewContinueAsNewError(ctx, contract.RunWorkflowName, w)
 		}
 	}
 }
 
 // waitFor blocks until the wait ends and says how.
-func waitFor(ctx workflow.Context, events workflow.ReceiveChannel, w RunWait) (outcome, eventID string) {
-	timeoutOutcome := OutcomeElapsed
-	if w.Kind == "event" {
-		timeoutOutcome = OutcomeTimeout
+func waitFor(ctx workflow.Context, events workflow.ReceiveChannel, w contract.Wait) (outcome contract.Outcome, eventID string) {
+	timeoutOutcome := contract.OutcomeElapsed
+	if w.Kind == contract.WaitEvent {
+		timeoutOutcome = contract.OutcomeTimeout
 	}
 	timerCtx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
@@ -74,11 +69,11 @@ func waitFor(ctx workflow.Context, events workflow.ReceiveChannel, w RunWait) (o
 	} else {
 		fired = true
 	}
-	var sig RunSignal
+	var sig contract.RunSignal
 	got := false
 	sel.AddReceive(events, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, &sig)
-		if w.Kind == "event" && sig.WaitSeq == w.WaitSeq {
+		if w.Kind == contract.WaitEvent && sig.WaitSeq == w.WaitSeq {
 			got = true
 		}
 	})
@@ -86,7 +81,7 @@ func waitFor(ctx workflow.Context, events workflow.ReceiveChannel, w RunWait) (o
 		sel.Select(ctx)
 	}
 	if got {
-		return OutcomeEvent, sig.EventID
+		return contract.OutcomeEvent, sig.EventID
 	}
 	return timeoutOutcome, ""
 }

@@ -17,11 +17,11 @@ import (
 
 	"github.com/leadflow/leadflow/activities"
 	"github.com/leadflow/leadflow/api"
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/egress"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/temporallog"
 	"github.com/leadflow/leadflow/worker"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // config is the configuration shared by the commands, from the environment
@@ -122,7 +122,7 @@ func (c *config) bindWorker(fs *flag.FlagSet) {
 	fs.Lookup("crm-webhook-url").DefValue = egress.Redact(os.Getenv("CRM_WEBHOOK_URL"))
 	fs.StringVar(&c.WebhookAllow, "webhook-allow", os.Getenv("LEADFLOW_WEBHOOK_ALLOW"),
 		"comma-separated CIDRs, addresses and host names deliveries may reach besides public addresses; loopback, private, link-local, cloud-metadata and other non-public addresses are refused otherwise (env LEADFLOW_WEBHOOK_ALLOW)")
-	retryFor := workflows.DefaultDeliveryRetryFor
+	retryFor := contract.DefaultDeliveryRetryFor
 	if v := os.Getenv("LEADFLOW_DELIVERY_RETRY_FOR"); v != "" {
 		if d, err := time.ParseDuration(v); err == nil {
 			retryFor = d

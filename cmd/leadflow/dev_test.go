@@ -25,8 +25,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/store/storetest"
-	"github.com/leadflow/leadflow/workflows"
 )
 
 // Two databases served one after the other by `leadflow dev` (the same data
@@ -96,7 +96,7 @@ func TestDevEnvironmentsDoNotShareTemporalState(t *testing.T) {
 	_, err := cb.DescribeWorkflowExecution(context.Background(), runWorkflow, "")
 	var nf *serviceerror.NotFound
 	require.True(t, errors.As(err, &nf), "B's Temporal knows A's run: %v", err)
-	require.Equal(t, depB, startInput(t, cb, workflows.PartitionWorkflowID("leadflow", 0)).Deployment)
+	require.Equal(t, depB, startInput(t, cb, contract.PartitionWorkflowID("leadflow", 0)).Deployment)
 	cb.Close()
 	bdev.stop(t)
 

@@ -1,6 +1,6 @@
 // Command leadflow is the lead-scoring and marketing-automation flow engine:
 // one binary with a subcommand per role (dev, api, worker, migrate,
-// validate, bench).
+// validate, bench, import, demo).
 package main
 
 import (
@@ -27,6 +27,7 @@ func commands() []command {
 		{"migrate", "apply database migrations", runMigrate},
 		{"validate", "check flow, segment and score model files", runValidate},
 		{"bench", "benchmark against the baselines, with an exact correctness check and fault injection (--quick for CI)", runBench},
+		{"demo", "generate a realistic history with known conversions into a database (for the conversion report and suggestions)", runDemo},
 		{"import", "import contacts from a CSV or NDJSON file through the API (resumable, idempotent)", runImport},
 		{"healthcheck", "GET a URL and exit 0 when it answers 2xx (for containers)", runHealthcheck},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) int { fmt.Println("leadflow", version); return 0 }},

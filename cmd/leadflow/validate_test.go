@@ -62,7 +62,7 @@ func TestValidateReportsProblems(t *testing.T) {
 	require.Empty(t, errOut)
 	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
 	require.Equal(t, a+`: [1].rule.tagg: unknown field "tagg"; did you mean "tag"?`+"\n"+
-		b+": syntax error at 1:17: unexpected end of file inside an object; a closing '}', ']' or '\"' may be missing\n"+
+		b+": syntax error at 1:17: unexpected end of JSON input inside an object; a closing '}', ']' or '\"' may be missing\n"+
 		"4 documents read, 2 valid, 2 invalid\n", out)
 }
 

@@ -50,6 +50,13 @@ export interface Band {
   color: string;
 }
 
+// A score with the band it falls in and the band's colour.
+export interface BandedScore {
+  score: number;
+  band: string;
+  color: string;
+}
+
 export interface Lead {
   contact_id: string;
   email: string;
@@ -103,6 +110,8 @@ export interface LedgerEntry {
   at: string;
   expires_at?: string;
   expired: boolean;
+  // The half-life decay not yet in the ledger, up to the request's time.
+  pending?: boolean;
 }
 
 export interface Contact {
@@ -114,7 +123,7 @@ export interface Contact {
   stage: string;
   disqualified: boolean;
   disqualified_reason: string;
-  scores: Record<string, { score: number; band: string; profile: number; engagement: number }>;
+  scores: Record<string, { score: number; band: string; color: string; profile: number; engagement: number }>;
   segments: string[];
   created_at: string;
   updated_at: string;

@@ -128,17 +128,13 @@ function waitText(r: Timeline["flow_runs"][number]): string {
   return parts.join(", ") || "—";
 }
 
-function colorOf(bands: Band[], name: string): string {
-  return bands.find((b) => b.name === name)?.color ?? "";
-}
-
 function scoreSection(model: string, sc: Contact["scores"][string], entries: LedgerEntry[], bands: Band[]): HTMLElement {
   const sum = entries.reduce((a, e) => a + e.points, 0);
   const id = "m-" + model;
   const rows = entries.map((e) =>
     h(
       "tr",
-      { "data-points": String(e.points) },
+      { "data-points": String(e.points), ...(e.pending ? { class: "pending", "data-pending": "true" } : {}) },
       h("td", {}, fmtTime(e.at)),
       h("td", { class: "num " + (e.points < 0 ? "neg" : "pos") }, fmtPoints(e.points)),
       h("td", {}, e.kind),
@@ -158,7 +154,7 @@ function scoreSection(model: string, sc: Contact["scores"][string], entries: Led
       { class: "bigscore" },
       h("span", { class: "score-value", id: "score-" + model }, fmtScore(sc.score)),
       " points · ",
-      bandBadge(sc.band, colorOf(bands, sc.band)),
+      bandBadge(sc.band, sc.color),
       h("span", { class: "sub" }, ` profile ${fmtScore(sc.profile)}, engagement ${fmtScore(sc.engagement)}`),
     ),
     chart(model, entries, bands),

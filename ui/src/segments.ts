@@ -1,8 +1,8 @@
 // Segments (members now, entered and exited today, members per day) and
 // accounts (by their rolled-up score, with their contacts).
 
-import { api, q, type Definition } from "./api";
-import { changed, empty, fmtScore, fmtTime, h, keepFocus, s, section, table } from "./dom";
+import { api, q, type BandedScore, type Definition } from "./api";
+import { bandBadge, changed, empty, fmtScore, fmtTime, h, keepFocus, s, section, table } from "./dom";
 
 interface SegmentSummary {
   id: string;
@@ -131,6 +131,18 @@ interface AccountSummary {
   name: string;
   contacts: number;
   score: number;
+  band: string;
+  color: string;
+}
+
+interface Account {
+  account_id: string;
+  name: string;
+  fields: Record<string, unknown>;
+  scores: Record<string, BandedScore>;
+  contacts: { contact_id: string; email: string; stage: string; disqualified: boolean; scores: Record<string, BandedScore> }[];
+  contacts_total: number;
+  created_at: string;
 }
 
 let accountModel = "main";
@@ -143,8 +155,14 @@ export function accountsPage(main: HTMLElement) {
     body.replaceChildren(h("p", { role: "status" }, "Loading…"));
   });
   main.replaceChildren(h("div", {}, h("h1", {}, "Accounts"), h("div", { class: "field narrow" }, h("label", { for: "f-account-model" }, "Score model"), model), body));
+  // Only the models that roll up to accounts have account scores.
   api<{ definitions: Definition[] }>("GET", "/v1/definitions" + q({ kind: "score_model" })).then((r) => {
-    model.replaceChildren(...r.definitions.map((d) => h("option", { value: d.id }, d.body?.name ? `${d.body.name} (${d.id})` : d.id)));
+    const rollup = r.definitions.filter((d) => d.status !== "archived" && d.body?.account_rollup === "sum");
+    model.replaceChildren(...rollup.map((d) => h("option", { value: d.id }, d.body?.name ? `${d.body.name} (${d.id})` : d.id)));
+    if (rollup.length && !rollup.some((d) => d.id === accountModel)) {
+      accountModel = rollup[0].id;
+      body.replaceChildren(h("p", { role: "status" }, "Loading…"));
+    }
     model.value = accountModel;
   }).catch(() => {});
   const p = poller(async () => {
@@ -153,9 +171,10 @@ export function accountsPage(main: HTMLElement) {
       if (p.stopped() || !changed(body, [accountModel, r])) return;
       keepFocus(body, () => body.replaceChildren(
         r.accounts.length
-          ? table(`Accounts by their ${accountModel} score (the sum of their contacts'), highest first`, ["Account", "Score", "Contacts"], r.accounts.map((a) => [
+          ? table(`Accounts by their ${accountModel} score (the sum of their contacts' not disqualified), highest first`, ["Account", "Score", "Band", "Contacts"], r.accounts.map((a) => [
               h("a", { href: "#/accounts/" + encodeURIComponent(a.account_id) }, a.name || a.account_id, h("div", { class: "sub mono" }, a.account_id)),
               h("span", { class: "num score", "data-score": String(a.score) }, fmtScore(a.score)),
+              bandBadge(a.band, a.color),
               String(a.contacts),
             ]))
           : empty("No accounts yet: contacts join one with account_id (POST /v1/contacts, or a Segment group call)."),
@@ -171,9 +190,10 @@ export function accountPage(main: HTMLElement, id: string) {
   const shown = {};
   const p = poller(async () => {
     try {
-      const a = await api<{ account_id: string; name: string; fields: Record<string, unknown>; scores: Record<string, number>; contacts: { contact_id: string; email: string; stage: string; disqualified: boolean; scores: Record<string, number> }[]; contacts_total: number; created_at: string }>("GET", "/v1/accounts/" + encodeURIComponent(id));
+      const a = await api<Account>("GET", "/v1/accounts/" + encodeURIComponent(id));
       if (p.stopped() || !changed(shown, a)) return;
       const models = Object.keys(a.scores).sort();
+      const contactModels = [...new Set(a.contacts.flatMap((c) => Object.keys(c.scores)))].sort();
       main.replaceChildren(
         h(
           "div",
@@ -182,16 +202,18 @@ export function accountPage(main: HTMLElement, id: string) {
           h("h1", {}, a.name || a.account_id),
           section(
             "Rolled-up scores",
-            models.length ? h("dl", { class: "facts" }, models.map((m) => [h("dt", {}, m), h("dd", { "data-model": m }, h("strong", {}, fmtScore(a.scores[m])), ` (the sum of ${a.contacts_total} contacts)`)])) : empty("No scores yet."),
+            models.length
+              ? h("dl", { class: "facts" }, models.map((m) => [h("dt", {}, m), h("dd", { "data-model": m }, h("strong", {}, fmtScore(a.scores[m].score)), " ", bandBadge(a.scores[m].band, a.scores[m].color), ` (the sum of its contacts not disqualified)`)]))
+              : empty("No account scores: no published score model has \"account_rollup\": \"sum\"."),
             Object.keys(a.fields ?? {}).length ? table("Account fields", ["Field", "Value"], Object.entries(a.fields).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])) : null,
             h("p", { class: "sub" }, "Since " + fmtTime(a.created_at)),
           ),
           section(
             "Contacts",
-            table("Contacts of the account", ["Contact", "Stage", ...models], a.contacts.map((c) => [
+            table("Contacts of the account", ["Contact", "Stage", ...contactModels], a.contacts.map((c) => [
               h("a", { href: "#/contacts/" + encodeURIComponent(c.contact_id) }, c.email || c.contact_id),
               (c.stage || "—") + (c.disqualified ? " (disqualified)" : ""),
-              ...models.map((m) => (c.scores[m] === undefined ? "—" : fmtScore(c.scores[m]))),
+              ...contactModels.map((m) => (c.scores[m] === undefined ? "—" : h("span", {}, fmtScore(c.scores[m].score), " ", bandBadge(c.scores[m].band, c.scores[m].color)))),
             ])),
             a.contacts_total > a.contacts.length ? h("p", { class: "sub" }, `Showing ${a.contacts.length} of ${a.contacts_total}.`) : null,
           ),
