@@ -282,13 +282,16 @@ func (o *PartitionOwners) balance(ctx context.Context) error {
 		return err
 	}
 	mine := len(o.held)
-	least := mine
+	least, owned := mine, 0
 	for pid, n := range load {
+		owned += n
 		if pid != o.locks.PID() {
 			least = min(least, n)
 		}
 	}
-	if mine < least+2 {
+	// Hand back only when every partition has an owner: while some are
+	// on their way to one, the load is not what it will be.
+	if mine < least+2 || owned < store.Partitions {
 		return nil
 	}
 	workers := max(len(load), 1)

@@ -37,6 +37,12 @@ func New(c client.Client, taskQueue string, acts *activities.Activities, opts sd
 		// gives each call this long.)
 		opts.MaxHeartbeatThrottleInterval = 3 * time.Second
 	}
+	if opts.WorkerStopTimeout == 0 {
+		// A stopping worker's owners let their partitions go at once (the
+		// worker stop channel) and report it: give the reports time to
+		// reach Temporal, so the next owners start at once elsewhere.
+		opts.WorkerStopTimeout = 5 * time.Second
+	}
 	w := sdkworker.New(c, taskQueue, opts)
 	RegisterWorkflows(w)
 	RegisterActivities(w, acts)
