@@ -155,6 +155,12 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 		if errors.As(err, &nf) {
 			return nil // the run's workflow already ended
 		}
+	case contract.OutboxSyncSchedule:
+		var s contract.ScheduleSync
+		if err := json.Unmarshal(it.Payload, &s); err != nil {
+			return err
+		}
+		return a.SyncSchedule(ctx, s.FlowID)
 	default:
 		return &unknownKindError{kind: it.Kind}
 	}

@@ -106,6 +106,7 @@ func (s *server) postDefinitions(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusCreated
 		}
 	}
+	s.wakeSchedules(r.Context(), results...)
 	s.log.Info().Int("documents", len(results)).Bool("changed", status == http.StatusCreated).Msg("definitions published")
 	writeJSON(w, status, publishResponse{Published: results})
 }
@@ -196,7 +197,26 @@ func (s *server) setDefinitionStatus(status string) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
+		s.wakeSchedules(r.Context(), store.PublishResult{ID: d.ID, Kind: d.Kind})
 		s.log.Info().Str("definition", id).Str("status", status).Msg("definition status changed")
 		writeJSON(w, http.StatusOK, d)
+	}
+}
+
+// wakeSchedules wakes the partitions whose outbox holds the schedule syncs
+// of these flows (queued by the store only for schedule flows), so that a
+// flow's Temporal Schedule follows its publication or pause at once.
+func (s *server) wakeSchedules(ctx context.Context, defs ...store.PublishResult) {
+	if s.cfg.Waker == nil {
+		return
+	}
+	var parts []int
+	for _, d := range defs {
+		if d.Kind == flows.KindFlow {
+			parts = append(parts, store.SchedulePartition(d.ID))
+		}
+	}
+	if len(parts) > 0 {
+		s.cfg.Waker.Wake(ctx, parts)
 	}
 }

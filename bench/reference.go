@@ -63,8 +63,8 @@ var modeledFlows = []string{"careers-page-negative", "dead-end-roles", "mql-rear
 
 // harmlessFlows do not change what the reference checks (their effects:
 // webhooks, CRM tasks of their own flow id, the product-b score, a date
-// trigger the bench never sets).
-var harmlessFlows = []string{"hot-lead-webhook", "hot-list-morning", "product-b-docs", "trial-ending"}
+// trigger the bench never sets, a schedule no event starts).
+var harmlessFlows = []string{"hot-lead-webhook", "hot-list-morning", "morning-hot-list", "product-b-docs", "trial-ending"}
 
 type refContact struct {
 	id           string

@@ -14,4 +14,6 @@ const (
 )
 
 // OutboxKinds lists every outbox kind.
-func OutboxKinds() []OutboxKind { return []OutboxKind{OutboxStartRun, OutboxSignalRun, OutboxDeliver} }
+func OutboxKinds() []OutboxKind {
+	return []OutboxKind{OutboxStartRun, OutboxSignalRun, OutboxDeliver, OutboxSyncSchedule}
+}

@@ -18,9 +18,10 @@ import (
 func TestOutboxPayloadsRoundTripToWorkflowInputs(t *testing.T) {
 	t.Parallel()
 	cases := map[OutboxKind]func() any{
-		OutboxStartRun:  func() any { return new(Wait) },
-		OutboxSignalRun: func() any { return new(RunSignal) },
-		OutboxDeliver:   func() any { return new(DeliveryInput) },
+		OutboxStartRun:     func() any { return new(Wait) },
+		OutboxSignalRun:    func() any { return new(RunSignal) },
+		OutboxDeliver:      func() any { return new(DeliveryInput) },
+		OutboxSyncSchedule: func() any { return new(ScheduleSync) },
 	}
 	require.Len(t, cases, len(OutboxKinds()), "every outbox kind has a payload case")
 	for _, kind := range OutboxKinds() {

@@ -59,6 +59,7 @@ func TestRecordWorkflowHistories(t *testing.T) {
 	}
 	dir := filepath.Join("..", "workflows", "testdata")
 	recordHistories(t, filepath.Join(dir, "run_workflow_history.json"), filepath.Join(dir, "partition_workflow_history.json"))
+	recordDigestHistory(t, filepath.Join(dir, "digest_workflow_history.json"))
 }
 
 func recordHistories(t *testing.T, runPath, partitionPath string) {

@@ -41,12 +41,12 @@ func TestFlowHelpers(t *testing.T) {
 	require.Equal(t, map[string]bool{
 		StepLeadScore: true, StepAddTag: true, StepRemoveTag: true, StepDisqualify: true, StepUpdateField: true,
 		StepSetStage: true, StepCreateCRMTask: true, StepWebhook: true,
-		StepCondition: false, StepWait: false, StepWaitUntil: false, StepWaitForEvent: false, StepExit: false,
+		StepCondition: false, StepWait: false, StepWaitUntil: false, StepWaitForEvent: false, StepExit: false, StepDigest: false,
 	}, actions)
 	require.Equal(t, map[string]bool{
 		StepLeadScore: false, StepAddTag: false, StepRemoveTag: false, StepDisqualify: false, StepUpdateField: false,
 		StepSetStage: false, StepCreateCRMTask: false, StepWebhook: false,
-		StepCondition: false, StepWait: true, StepWaitUntil: true, StepWaitForEvent: true, StepExit: false,
+		StepCondition: false, StepWait: true, StepWaitUntil: true, StepWaitForEvent: true, StepExit: false, StepDigest: false,
 	}, waits)
 
 	require.True(t, f.HasDurableSteps())

@@ -39,7 +39,7 @@ func opt(name string) fieldSpec { return fieldSpec{name: name} }
 var stepTypes = []string{
 	StepLeadScore, StepAddTag, StepRemoveTag, StepDisqualify, StepUpdateField,
 	StepSetStage, StepCreateCRMTask, StepWebhook, StepCondition, StepWait,
-	StepWaitUntil, StepWaitForEvent, StepExit,
+	StepWaitUntil, StepWaitForEvent, StepExit, StepDigest,
 }
 
 var stepSpecs = map[string]typeSpec{
@@ -57,6 +57,8 @@ var stepSpecs = map[string]typeSpec{
 	StepWaitUntil:    {[]fieldSpec{opt("next"), opt("field"), opt("offset"), opt("time_of_day")}},
 	StepWaitForEvent: {[]fieldSpec{req("event"), opt("filters"), req("timeout"), req("on_event"), req("on_timeout")}},
 	StepExit:         {nil},
+	// digest runs in list order (schedule flows take digest steps only).
+	StepDigest: {[]fieldSpec{req("model"), opt("band"), opt("segment"), req("top"), opt("group_by_owner"), opt("owner_field"), opt("url")}},
 }
 
 // actionStepTypes are the step types allowed in threshold actions.
@@ -71,7 +73,7 @@ var triggerTypes = []string{
 	TriggerEmailClicked, TriggerEmailReplied, TriggerEmailUnsubscribed,
 	TriggerEmailBounced, TriggerPageVisited, TriggerEvent, TriggerFieldChanged,
 	TriggerTagAdded, TriggerTagRemoved, TriggerFormSubmitted,
-	TriggerScoreThresholdCrossed, TriggerDateField,
+	TriggerScoreThresholdCrossed, TriggerDateField, TriggerSchedule,
 }
 
 var triggerSpecs = map[string]typeSpec{
@@ -90,6 +92,7 @@ var triggerSpecs = map[string]typeSpec{
 	TriggerFormSubmitted:         {[]fieldSpec{opt("form"), opt("filters")}},
 	TriggerScoreThresholdCrossed: {[]fieldSpec{req("model"), req("score"), opt("direction"), opt("filters")}},
 	TriggerDateField:             {[]fieldSpec{req("field"), opt("offset"), opt("filters")}},
+	TriggerSchedule:              {[]fieldSpec{req("cron"), req("timezone")}},
 }
 
 // requiredFieldHints say how to fill a field a step or trigger type needs.
@@ -113,4 +116,7 @@ var requiredFieldHints = map[string]string{
 	"on_timeout": `name the step to go to when the timeout passes (a step id or "end")`,
 	"segment":    `name the segment, e.g. "segment": "hot-leads"`,
 	"score":      `give the threshold score, e.g. "score": 50`,
+	"cron":       `give a five-field cron expression, e.g. "cron": "0 9 * * 1-5" (weekdays at 09:00)`,
+	"timezone":   `name the IANA time zone the cron is read in, e.g. "timezone": "Europe/Rome"`,
+	"top":        `give how many leads to send, e.g. "top": 20`,
 }

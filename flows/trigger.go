@@ -19,6 +19,8 @@ import "strings"
 //	                and t.Score, "direction" equals t.Direction ("up" when
 //	                empty)
 //	date_field      property "field" equals t.Field
+//	schedule        never: a schedule flow is not started by a contact's
+//	                event but by its Temporal Schedule
 //
 // Then every filter must hold on the event's properties (MatchFilters).
 func MatchTrigger(t *Trigger, ev Event) bool {
@@ -93,7 +95,7 @@ func MatchTrigger(t *Trigger, ev Event) bool {
 		if ev.Type != TriggerDateField || !propIs("field", t.Field) {
 			return false
 		}
-	default:
+	default: // TriggerSchedule included
 		return false
 	}
 	return MatchFilters(t.Filters, p)

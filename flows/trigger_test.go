@@ -129,3 +129,13 @@ func TestGlobMatch(t *testing.T) {
 		require.Equal(t, c.want, globMatch(c.pattern, c.s), "%q %q", c.pattern, c.s)
 	}
 }
+
+// A schedule trigger never matches an event, whatever its type: the
+// per-contact engine ignores schedule flows.
+func TestMatchTriggerScheduleNeverMatches(t *testing.T) {
+	t.Parallel()
+	tr := &Trigger{Type: TriggerSchedule, Cron: "0 9 * * 1-5", Timezone: "Europe/Rome"}
+	for _, typ := range append([]string{TriggerSchedule, "page_visited", "signed_up"}, DerivedEventTypes()...) {
+		require.False(t, MatchTrigger(tr, Event{Type: typ, Properties: map[string]any{}}), typ)
+	}
+}

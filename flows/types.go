@@ -88,6 +88,9 @@ const (
 	TriggerFormSubmitted         = "form_submitted"
 	TriggerScoreThresholdCrossed = "score_threshold_crossed"
 	TriggerDateField             = "date_field"
+	// TriggerSchedule starts one run per firing of a calendar schedule (cron
+	// in an IANA time zone), not per contact: see schedule.go.
+	TriggerSchedule = "schedule"
 )
 
 // Event types the engine raises itself that are not trigger types (yet).
@@ -132,7 +135,7 @@ func IsDerivedEventType(typ string) bool {
 // Trigger says which event starts a flow (or, in a score model rule, which
 // event gives points). Which fields apply depends on Type.
 type Trigger struct {
-	Type string `json:"type" validate:"required,oneof=segment_entered segment_exited email_opened email_clicked email_replied email_unsubscribed email_bounced page_visited event field_changed tag_added tag_removed form_submitted score_threshold_crossed date_field"`
+	Type string `json:"type" validate:"required,oneof=segment_entered segment_exited email_opened email_clicked email_replied email_unsubscribed email_bounced page_visited event field_changed tag_added tag_removed form_submitted score_threshold_crossed date_field schedule"`
 	// Segment: segment_entered, segment_exited.
 	Segment string `json:"segment,omitempty"`
 	// Event: the custom event name for type "event".
@@ -158,6 +161,10 @@ type Trigger struct {
 	Offset Duration `json:"offset,omitzero"`
 	// Filters narrow any event by its properties.
 	Filters []Filter `json:"filters,omitempty" validate:"dive"`
+	// Cron, Timezone: schedule; a 5-field cron expression ("0 9 * * 1-5")
+	// read in an IANA time zone ("Europe/Rome").
+	Cron     string `json:"cron,omitempty"`
+	Timezone string `json:"timezone,omitempty"`
 }
 
 // Filter operators.
@@ -198,6 +205,9 @@ const (
 	StepWaitUntil     = "wait_until"
 	StepWaitForEvent  = "wait_for_event"
 	StepExit          = "exit"
+	// StepDigest sends the current hot list once per run of a schedule
+	// flow (the only step such a flow takes): see schedule.go.
+	StepDigest = "digest"
 )
 
 // Score operations.
@@ -211,7 +221,7 @@ const (
 // that does not belong to the type is a validation error.
 type Step struct {
 	ID   string `json:"id" validate:"required,stepid"`
-	Type string `json:"type" validate:"required,oneof=lead_score add_tag remove_tag disqualify update_field set_stage create_crm_task webhook condition wait wait_until wait_for_event exit"`
+	Type string `json:"type" validate:"required,oneof=lead_score add_tag remove_tag disqualify update_field set_stage create_crm_task webhook condition wait wait_until wait_for_event exit digest"`
 	// Next: the step to go to afterwards (a step id or "end"); by default the
 	// following step in the list.
 	Next string `json:"next,omitempty"`
@@ -268,6 +278,16 @@ type Step struct {
 	Timeout   Duration `json:"timeout,omitzero"`
 	OnEvent   string   `json:"on_event,omitempty"`
 	OnTimeout string   `json:"on_timeout,omitempty"`
+
+	// digest (with Model, Segment and URL above): the Top leads of Model by
+	// score, only those in one of Band or in Segment when given; one CRM
+	// task per owner (the contact field OwnerField) listing their leads;
+	// GroupByOwner groups the webhook's leads by owner.
+	Band         []string `json:"band,omitempty"`
+	Segment      string   `json:"segment,omitempty"`
+	Top          int      `json:"top,omitempty"`
+	GroupByOwner bool     `json:"group_by_owner,omitempty"`
+	OwnerField   string   `json:"owner_field,omitempty"`
 }
 
 // Cap limits the points one rule or step may give a contact per period.

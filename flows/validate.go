@@ -678,6 +678,8 @@ func (v *validation) trigger(t *Trigger, p jpath, modelID string) {
 	switch t.Type {
 	case TriggerSegmentEntered, TriggerSegmentExited:
 		v.refSegment(t.Segment, p.f("segment"))
+	case TriggerSchedule:
+		v.scheduleTrigger(t, p, modelID)
 	case TriggerScoreThresholdCrossed:
 		if t.Score != nil {
 			v.scoreMark(*t.Score, p.f("score"))
@@ -753,6 +755,7 @@ func (v *validation) flow(f *Flow) {
 	for i := range f.Steps {
 		v.step(&f.Steps[i], sp.i(i), false)
 	}
+	v.scheduleFlow(f)
 	v.graph(f, sp)
 }
 
@@ -810,6 +813,8 @@ func (v *validation) step(s *Step, p jpath, inActions bool) {
 		v.positive(s.DueIn, p.f("due_in"), `e.g. "due_in": "2d"`)
 	case StepWebhook:
 		v.webhook(s, p)
+	case StepDigest:
+		v.digest(s, p)
 	case StepCondition:
 		if s.If != nil {
 			v.condition(s.If, p.f("if"), condCtx{})

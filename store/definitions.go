@@ -110,6 +110,13 @@ func (s *Store) Publish(ctx context.Context, docs []DefinitionInput) ([]PublishR
 			}
 			out = append(out, PublishResult{ID: d.ID, Kind: d.Kind, Version: version, Changed: true, Status: "published"})
 		}
+		for _, d := range docs {
+			if d.Kind == "flow" {
+				if err := queueScheduleSync(ctx, tx, d.ID); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -158,7 +165,8 @@ func (s *Store) Definition(ctx context.Context, id string) (Definition, []Defini
 
 // SetDefinitionStatus pauses, resumes (publishes) or archives a definition.
 // A score model or segment resumed from a pause re-evaluates every existing
-// contact, as a new version does.
+// contact, as a new version does; a schedule flow's Temporal Schedule
+// follows (see queueScheduleSync).
 func (s *Store) SetDefinitionStatus(ctx context.Context, id, status string) (Definition, error) {
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var kind, old string
@@ -174,9 +182,11 @@ func (s *Store) SetDefinitionStatus(ctx context.Context, id, status string) (Def
 			return fmt.Errorf("error setting status of %q: %w", id, err)
 		}
 		if status == "published" && old != "published" {
-			return reevaluateOnPublish(ctx, tx, id, kind, version)
+			if err := reevaluateOnPublish(ctx, tx, id, kind, version); err != nil {
+				return err
+			}
 		}
-		return nil
+		return queueScheduleSync(ctx, tx, id)
 	})
 	if err != nil {
 		return Definition{}, err

@@ -89,6 +89,7 @@ func RegisterWorkflows(r interface {
 	r.RegisterWorkflowWithOptions(workflows.PartitionWorkflow, workflow.RegisterOptions{Name: contract.PartitionWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.RunWorkflow, workflow.RegisterOptions{Name: contract.RunWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: contract.DeliveryWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.DigestWorkflow, workflow.RegisterOptions{Name: contract.DigestWorkflowName})
 }
 
 // RegisterActivities registers the activities under their durable names.
@@ -100,6 +101,7 @@ func RegisterActivities(r interface {
 	r.RegisterActivityWithOptions(acts.ResumeRun, activity.RegisterOptions{Name: contract.ActivityResumeRun})
 	r.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: contract.ActivityDeliver})
 	r.RegisterActivityWithOptions(acts.GiveUpDelivery, activity.RegisterOptions{Name: contract.ActivityGiveUpDelivery})
+	r.RegisterActivityWithOptions(acts.RunDigest, activity.RegisterOptions{Name: contract.ActivityRunDigest})
 }
 
 // EnsurePartitions starts every partition workflow that is not running (and

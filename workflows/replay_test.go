@@ -27,6 +27,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(PartitionWorkflow, workflow.RegisterOptions{Name: contract.PartitionWorkflowName})
 			r.RegisterWorkflowWithOptions(RunWorkflow, workflow.RegisterOptions{Name: contract.RunWorkflowName})
 			r.RegisterWorkflowWithOptions(DeliveryWorkflow, workflow.RegisterOptions{Name: contract.DeliveryWorkflowName})
+			r.RegisterWorkflowWithOptions(DigestWorkflow, workflow.RegisterOptions{Name: contract.DigestWorkflowName})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, path))
 		})
 	}

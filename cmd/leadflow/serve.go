@@ -249,6 +249,11 @@ func startWorker(ctx context.Context, c *config, s *store.Store, tc client.Clien
 		w.Stop()
 		return nil, err
 	}
+	// Schedule flows' Temporal Schedules follow definitions changed while
+	// no worker ran (the outbox does it for changes made while one runs).
+	if err := acts.SyncSchedules(ctx); err != nil {
+		log.Warn().Err(err).Msg("could not sync the schedules of schedule flows; publishing a flow again syncs its schedule")
+	}
 	return w, nil
 }
 
