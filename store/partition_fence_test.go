@@ -39,10 +39,12 @@ func TestPartitionFenceMakesAZombieHarmless(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.FleetLoad{zombie.PID(): 1, next.PID(): 0}, load)
 
-	zombie.Close() // its connection dies: the lock goes with it
-	ok, err = next.TryLock(ctx, p)
-	require.NoError(t, err)
-	require.True(t, ok)
+	zombie.Close() // its connection dies: the lock goes with it (as the server notices)
+	require.Eventually(t, func() bool {
+		ok, err := next.TryLock(ctx, p)
+		require.NoError(t, err)
+		return ok
+	}, 5*time.Second, 10*time.Millisecond)
 	act := store.OwnerActivity{Namespace: "default", WorkflowID: "q/partition-7", RunID: "r", ActivityID: "8"}
 	newEpoch, err := s.ClaimPartition(ctx, p, "next", next.PID(), act)
 	require.NoError(t, err)
