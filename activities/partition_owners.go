@@ -216,14 +216,12 @@ func (o *PartitionOwners) lock(ctx context.Context, partition, attempt int) (*pa
 			return nil, err
 		}
 		mine := len(o.held)
-		for pid, n := range load {
-			if pid != locks.PID() && n < mine {
-				if err := locks.Unlock(ctx, partition); err != nil {
-					return nil, err
-				}
-				return nil, fmt.Errorf("%w: partition %d is left to a worker that owns fewer partitions (%d, this one %d)",
-					errPartitionBusy, partition, n, mine)
+		if n, leave := leaveToOther(load, locks.PID(), mine); leave {
+			if err := locks.Unlock(ctx, partition); err != nil {
+				return nil, err
 			}
+			return nil, fmt.Errorf("%w: partition %d is left to a worker that owns fewer partitions (%d, this one %d)",
+				errPartitionBusy, partition, n, mine)
 		}
 	}
 	l := &partitionLease{partition: partition, locks: locks, since: time.Now(), handBack: make(chan struct{})}
@@ -279,29 +277,18 @@ func (o *PartitionOwners) balance(ctx context.Context) error {
 		return err
 	}
 	mine := len(o.held)
-	least, owned := mine, 0
-	for pid, n := range load {
-		owned += n
-		if pid != o.locks.PID() {
-			least = min(least, n)
-		}
-	}
-	// Hand back only when every partition has an owner: while some are
-	// on their way to one, the load is not what it will be.
-	if mine < least+2 || owned < store.Partitions {
+	give := handBackCount(load, o.locks.PID(), mine, store.Partitions)
+	if give == 0 {
 		return nil
 	}
-	workers := max(len(load), 1)
-	share := (store.Partitions + workers - 1) / workers
-	give := max(1, mine-share)
 	leases := make([]*partitionLease, 0, len(o.held))
 	for _, l := range o.held {
 		leases = append(leases, l)
 	}
 	// The most recently taken go first: the longest-held keep their warm state.
 	sort.Slice(leases, func(i, j int) bool { return leases[i].since.After(leases[j].since) })
-	for _, l := range leases[:min(give, len(leases))] {
-		o.log.Info().Int("partition", l.partition).Int("owned", mine).Int("least_loaded", least).Msg("handing a partition back to balance the workers")
+	for _, l := range leases[:give] {
+		o.log.Info().Int("partition", l.partition).Int("owned", mine).Msg("handing a partition back to balance the workers")
 		l.handBackNow()
 	}
 	return nil
