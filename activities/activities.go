@@ -34,6 +34,12 @@ type Activities struct {
 	Clock func() time.Time
 	// BatchSize is the most events one ApplyPartition transaction applies.
 	BatchSize int
+	// Owners is the worker's side of partition ownership (OwnPartition);
+	// worker.New makes one when it is nil.
+	Owners *PartitionOwners
+	// OwnerPoll is how often a partition owner looks for work when nothing
+	// woke it (DefaultOwnerPoll when zero).
+	OwnerPoll time.Duration
 	// Deliveries sign and bound deliveries; HTTP, when set, is the client
 	// that makes them (an egress.NewClient with the allow-list; nil:
 	// public addresses only).

@@ -43,6 +43,11 @@ type Config struct {
 	Store *store.Store
 	// Waker is told which partitions received new events; may be nil.
 	Waker Waker
+	// InsertsNotify says that the database wakes partitions itself when
+	// events are inserted (migration 011's trigger NOTIFYs at commit): the
+	// Waker is then called only for other work (a quarantined event
+	// released, a delivery retried).
+	InsertsNotify bool
 	// AdminKey may call every route; IngestKey may only send events
 	// (POST /v1/events and the Segment-compatible routes). A key that is
 	// empty matches nothing.

@@ -319,7 +319,7 @@ func (s *server) failIngest(w http.ResponseWriter, r *http.Request, source strin
 // committed already: a cancelled request must not keep them from being
 // woken, and a failed wake-up only delays them until the partition polls.
 func (s *server) wake(ctx context.Context, partitions []int) {
-	if s.cfg.Waker == nil || len(partitions) == 0 {
+	if s.cfg.Waker == nil || s.cfg.InsertsNotify || len(partitions) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -57,9 +57,10 @@ const (
 	faultTimeout  = 5 * time.Minute
 	faultWarmup   = 10 * time.Second
 	pendingSample = 100 * time.Millisecond
-	// pauseFor is how long a worker stays stopped (SIGSTOP): three times
-	// the partition activities' HeartbeatTimeout (5 s, workflows/partition.go),
-	// so that Temporal gives its batch up and retries it.
+	// pauseFor is how long a worker stays stopped (SIGSTOP): longer than
+	// the 8 s after which the other workers find it frozen (its lock
+	// connection quiet), end its lock connection and have Temporal run its
+	// partition owners elsewhere (activities/partition_owners.go).
 	pauseFor = 15 * time.Second
 )
 
@@ -209,7 +210,7 @@ func (r *runner) faults(ctx context.Context) error {
 			}
 			return waitHTTP(ctx, "http://"+w0.addr+"/metrics", w0, time.Minute)
 		}},
-		{name: fmt.Sprintf("SIGSTOP %s for %s (heartbeat timeout 5s), SIGCONT", wp.name, pauseFor), stays: true, hold: pauseFor,
+		{name: fmt.Sprintf("SIGSTOP %s for %s (frozen after 8s), SIGCONT", wp.name, pauseFor), stays: true, hold: pauseFor,
 			kill: wp.pause, start: wp.resume},
 		{name: "kill -9 api", kill: killing(st.api), start: func() error {
 			if _, err := st.api.start(cfg.Command); err != nil {

@@ -59,6 +59,13 @@ func (r *Results) Print(w io.Writer) {
 			if p.Note != "" {
 				fmt.Fprintf(w, "%-24s %s\n", "", p.Note)
 			}
+			if per := per1000(p.CPU, p.Events); len(per) > 0 {
+				fmt.Fprintf(w, "%-24s CPU seconds per 1,000 events: %s\n", "", per1000Line(per))
+			}
+			if p.LongestStall != nil {
+				fmt.Fprintf(w, "%-24s longest stretch of a partition with pending events and nothing applied: %.2fs (partition %d, at %.1fs)\n", "",
+					p.LongestStall.Seconds, p.LongestStall.Partition, p.LongestStall.AtSeconds)
+			}
 			if p.System == "leadflow" && p.Events > 0 && (len(p.TemporalWork) > 0 || p.ApplyBatches > 0) {
 				fmt.Fprintf(w, "%-24s %.0f events per apply batch; Temporal work per 1,000 events: %s\n", "",
 					float64(p.Events)/max(p.ApplyBatches, 1), workLine(p.TemporalWork, p.Events))
@@ -84,15 +91,33 @@ func (r *Results) Print(w io.Writer) {
 				}
 				fmt.Fprintf(w, "%-10s p99 acceptance→score at half the max rate: %s (target < %dms) %s\n", p.Dist, ms(p.LatencySeen.P99), TargetP99Ms, mark)
 			}
+			if p.System == "leadflow" && strings.HasSuffix(p.Name, "/s") && p.TargetRate > 0 {
+				mark := "met"
+				if p.LatencySeen.P99 >= TargetP99FixedMs {
+					mark = "MISSED"
+				}
+				fmt.Fprintf(w, "%-10s p99 acceptance→score at a fixed %.0f events/s: %s (target < %dms) %s\n", p.Dist, p.TargetRate, ms(p.LatencySeen.P99), TargetP99FixedMs, mark)
+			}
 		}
 		fmt.Fprintln(w)
 	}
 	for _, f := range r.Fleet {
 		fmt.Fprintf(w, "fleet: %d worker(s): %.0f events/s processed, p99 %s;", f.Workers, f.ProcessedPerSec, ms(f.LatencyP99Ms))
 		for _, pw := range f.PerWorker {
-			fmt.Fprintf(w, "  %s: %.0f events in %.0f batches, %.1f CPU s", pw.Name, pw.EventsApplied, pw.Batches, pw.CPUSeconds)
+			fmt.Fprintf(w, "  %s: %d partitions, %.0f events in %.0f batches, %.1f CPU s", pw.Name, pw.Partitions, pw.EventsApplied, pw.Batches, pw.CPUSeconds)
 		}
 		fmt.Fprintln(w)
+		if f.SpreadError != "" {
+			fmt.Fprintf(w, "  NOT SPREAD: %s\n", f.SpreadError)
+		}
+		if fo := f.Failover; fo != nil {
+			mark := "met"
+			if !fo.OK {
+				mark = "MISSED"
+			}
+			fmt.Fprintf(w, "  failover: kill -9 %s (%d partitions): every partition owned again after %.1fs (target ≤ %.0fs) %s; owners %v %s\n",
+				fo.Killed, fo.Partitions, fo.Seconds, TargetFailover.Seconds(), mark, fo.Owners, fo.Error)
+		}
 	}
 	if len(r.Fleet) > 0 {
 		fmt.Fprintln(w)
@@ -208,6 +233,19 @@ func cpuLine(cpu map[string]float64) string {
 		if cpu[k] >= 0.05 {
 			parts = append(parts, fmt.Sprintf("%s %.1f", strings.TrimPrefix(k, "baseline-"), cpu[k]))
 		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func per1000Line(per map[string]float64) string {
+	keys := make([]string, 0, len(per))
+	for k := range per {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.3f", strings.TrimPrefix(k, "baseline-"), per[k]))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -55,6 +55,15 @@ type Config struct {
 	// HalfRateTime is how long leadflow runs at half its measured rate
 	// (the latency phase); negative skips it.
 	HalfRateTime time.Duration
+	// FixedRate (events/s, default 500) for FixedRateTime (default 20s,
+	// 4s with Quick): the latency phase at a fixed rate; FixedRateTime
+	// negative skips it.
+	FixedRate     float64
+	FixedRateTime time.Duration
+	// Failover: with several worker counts (Workers), kill -9 one worker
+	// after each step of two or more and measure how long until its
+	// partitions are owned by the others.
+	Failover     bool
 	Baselines    []string
 	BaselineTime time.Duration
 	// Senders concurrent HTTP clients, BatchSize events per request.
@@ -104,6 +113,15 @@ func (c *Config) Defaults() {
 		if c.BaselineTime == 0 {
 			c.BaselineTime = 5 * time.Second
 		}
+		if c.FixedRateTime == 0 {
+			c.FixedRateTime = 4 * time.Second
+		}
+	}
+	if c.FixedRate == 0 {
+		c.FixedRate = 500
+	}
+	if c.FixedRateTime == 0 {
+		c.FixedRateTime = 20 * time.Second
 	}
 	def(&c.Contacts, 10000)
 	def(&c.Events, 50000)
@@ -249,7 +267,12 @@ type Phase struct {
 	Requests     int64              `json:"requests"`
 	Retries      int64              `json:"retries"`
 	CPU          map[string]float64 `json:"cpu_seconds"`
-	Note         string             `json:"note,omitempty"`
+	// CPUPer1000: CPU seconds per 1,000 events, per process.
+	CPUPer1000 map[string]float64 `json:"cpu_seconds_per_1000_events,omitempty"`
+	// LongestStall (leadflow phases): the longest a partition held pending
+	// events of the phase without applying any.
+	LongestStall *Stall `json:"longest_stall,omitempty"`
+	Note         string `json:"note,omitempty"`
 }
 
 // Ratio compares leadflow's full-speed phase with a baseline.
@@ -283,7 +306,11 @@ const (
 	TargetVsEntity  = 3
 	TargetVsCeiling = 0.5
 	TargetP99Ms     = 250
-	MaxRSSBytes     = 1 << 30
+	// TargetP99FixedMs: p99 acceptance→score at FixedRate (500 events/s).
+	TargetP99FixedMs = 100
+	// TargetFailover: a killed worker's partitions owned by the others.
+	TargetFailover = 10 * time.Second
+	MaxRSSBytes    = 1 << 30
 )
 
 // Run runs the bench and returns its results; an error means the run
@@ -307,6 +334,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		r.res.Settings.TemporalStore = "external"
 	}
 	err := r.run(ctx)
+	r.res.fillPer1000()
 	r.res.Seconds = time.Since(r.res.StartedAt).Seconds()
 	return r.res, err
 }

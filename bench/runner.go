@@ -180,6 +180,13 @@ func (r *runner) distribution(ctx context.Context, dist string) error {
 			}
 		}
 	}
+	if cfg.Rate == 0 && cfg.FixedRateTime > 0 {
+		n := int(cfg.FixedRate * cfg.FixedRateTime.Seconds())
+		fixed := r.w.NewStream(tag+"r", dist, 13).Take(n)
+		if _, err := r.leadflowPhase(ctx, fmt.Sprintf("%s-%.0f/s", name, cfg.FixedRate), tag+"r", dist, sliceSource(fixed), cfg.FixedRate); err != nil {
+			return err
+		}
+	}
 	for _, b := range cfg.Baselines {
 		bp, err := r.baselinePhase(ctx, b, dist, evs)
 		if err != nil {
@@ -298,9 +305,14 @@ func (r *runner) leadflowPhase(ctx context.Context, name, idTag, dist string, sr
 	if err != nil {
 		return nil, err
 	}
+	stall, err := r.phaseStall(ctx, r.w.Prefix+idTag+"-%", lr.first)
+	if err != nil {
+		return nil, err
+	}
+	ph.LongestStall = &stall
 	r.res.Phases = append(r.res.Phases, ph)
-	r.logf("%s: %d events, accepted %.0f/s, processed %.0f/s, latency p50 %.0fms p99 %.0fms (observed), %d flow steps, %d CRM tasks",
-		name, ph.Events, ph.AcceptedPerSec, ph.ProcessedPerSec, ph.LatencySeen.P50, ph.LatencySeen.P99, ph.FlowSteps, ph.CRMTasks)
+	r.logf("%s: %d events, accepted %.0f/s, processed %.0f/s, latency p50 %.0fms p99 %.0fms (observed), %d flow steps, %d CRM tasks, longest partition stall %.2fs",
+		name, ph.Events, ph.AcceptedPerSec, ph.ProcessedPerSec, ph.LatencySeen.P50, ph.LatencySeen.P99, ph.FlowSteps, ph.CRMTasks, stall.Seconds)
 	return ph, nil
 }
 
@@ -564,6 +576,10 @@ type FleetStep struct {
 	ProcessedPerSec float64       `json:"processed_per_sec"`
 	LatencyP99Ms    float64       `json:"latency_p99_ms"`
 	PerWorker       []WorkerShare `json:"per_worker"`
+	// SpreadError: not every worker owned partitions before the load.
+	SpreadError string `json:"spread_error,omitempty"`
+	// Failover: the kill -9 of one worker after the load (Config.Failover).
+	Failover *Failover `json:"failover,omitempty"`
 }
 
 // WorkerShare is one worker's part of a fleet step.
@@ -572,6 +588,8 @@ type WorkerShare struct {
 	EventsApplied float64 `json:"events_applied"`
 	Batches       float64 `json:"apply_batches"`
 	CPUSeconds    float64 `json:"cpu_seconds"`
+	// Partitions it owned at the end of the load.
+	Partitions int `json:"partitions"`
 }
 
 // fleet runs uniform traffic with each worker count.
@@ -581,6 +599,14 @@ func (r *runner) fleet(ctx context.Context) error {
 		r.logf("fleet: %d worker process(es)", n)
 		if err := r.st.setWorkers(ctx, n); err != nil {
 			return err
+		}
+		spreadErr := ""
+		if _, err := r.waitSpread(ctx, 30*time.Second); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			spreadErr = err.Error()
+			r.logf("fleet: %s", spreadErr)
 		}
 		m0 := map[string]map[string]float64{}
 		for _, w := range r.st.workers {
@@ -592,13 +618,22 @@ func (r *runner) fleet(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		step := &FleetStep{Workers: n, ProcessedPerSec: ph.ProcessedPerSec, LatencyP99Ms: ph.LatencySeen.P99}
+		step := &FleetStep{Workers: n, ProcessedPerSec: ph.ProcessedPerSec, LatencyP99Ms: ph.LatencySeen.P99, SpreadError: spreadErr}
+		owned, _, err := r.ownership(ctx)
+		if err != nil {
+			return err
+		}
 		for _, w := range r.st.workers {
 			m1 := workerMetrics(w.addr)
 			step.PerWorker = append(step.PerWorker, WorkerShare{Name: w.name,
 				EventsApplied: m1["leadflow_events_applied_total"] - m0[w.name]["leadflow_events_applied_total"],
 				Batches:       m1["leadflow_apply_batch_events_count"] - m0[w.name]["leadflow_apply_batch_events_count"],
-				CPUSeconds:    ph.CPU[w.name]})
+				CPUSeconds:    ph.CPU[w.name], Partitions: owned[w.name]})
+		}
+		if cfg.Failover && n >= 2 {
+			if step.Failover, err = r.failover(ctx); err != nil {
+				return err
+			}
 		}
 		r.res.Fleet = append(r.res.Fleet, step)
 	}

@@ -16,7 +16,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/leadflow/leadflow/activities"
@@ -26,7 +25,6 @@ import (
 	"github.com/leadflow/leadflow/metrics"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/store/storetest"
-	"github.com/leadflow/leadflow/temporallog"
 	"github.com/leadflow/leadflow/worker"
 )
 
@@ -85,16 +83,7 @@ func testAPI(ctx context.Context) error {
 		return err
 	}
 	defer s.Close()
-	tc, err := client.NewLazyClient(client.Options{HostPort: os.Getenv("TEMPORAL_ADDRESS"), Namespace: os.Getenv("TEMPORAL_NAMESPACE"), Logger: temporallog.New(log)})
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	dep, err := s.Deployment(ctx)
-	if err != nil {
-		return err
-	}
-	h := api.New(api.Config{Store: s, Waker: worker.NewWaker(tc, os.Getenv("LEADFLOW_TASK_QUEUE"), dep.ID, log),
+	h := api.New(api.Config{Store: s, Waker: worker.NewWaker(s, log), InsertsNotify: true,
 		AdminKey: os.Getenv("LEADFLOW_ADMIN_KEY"), IngestKey: os.Getenv("LEADFLOW_INGEST_KEY"), Log: log})
 	l, err := net.Listen("tcp", os.Getenv("LEADFLOW_HTTP_ADDR"))
 	if err != nil {

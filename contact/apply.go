@@ -265,7 +265,7 @@ func (a *applier) exactScore(s *Score) float64 {
 	if mv == nil || mv.Model.Decay == nil || mv.Model.Decay.HalfLife.Duration <= 0 || !s.EngagementAsOf.Before(a.now) {
 		return s.Score
 	}
-	return flows.RoundPoints(s.Profile + flows.DecayedEngagement(mv.Model.Decay, s.Engagement, s.EngagementAsOf, a.now))
+	return flows.ScoreAt(mv.Model, s.Profile, s.Engagement, s.EngagementAsOf, a.now) // what reads show too
 }
 
 // setField changes a field (or a built-in: email, account_id, stage) and

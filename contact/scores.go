@@ -173,6 +173,12 @@ func (a *applier) rescoreProfile(eventID string, onlyDynamic bool) {
 			continue
 		}
 		s = a.score(m.ID)
+		if !sameRules(want, s.ProfileRules) {
+			// The score changes: bring its decay to now first, so that the
+			// change, and the crossings it causes, start from the exact
+			// score (as a grant does).
+			a.materializeDecay(mv, s, eventID)
+		}
 		ids := map[string]bool{}
 		for id := range want {
 			ids[id] = true
@@ -241,4 +247,18 @@ func (a *applier) thresholds(mv *ModelVersion, old, new float64, eventID string)
 		}
 	}
 	return nil
+}
+
+// sameRules tells whether the matching profile rules hold the points they
+// should.
+func sameRules(want, held map[string]float64) bool {
+	if len(want) != len(held) {
+		return false
+	}
+	for id, p := range want {
+		if h, ok := held[id]; !ok || h != p {
+			return false
+		}
+	}
+	return true
 }

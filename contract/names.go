@@ -10,6 +10,7 @@ const (
 	SignalRunEvent = "run-event"
 
 	ActivityApplyPartition = "ApplyPartition"
+	ActivityOwnPartition   = "OwnPartition"
 	ActivityResumeRun      = "ResumeRun"
 	ActivityDeliver        = "Deliver"
 	ActivityGiveUpDelivery = "GiveUpDelivery"
@@ -31,4 +32,16 @@ const (
 	// ErrPermanentDelivery: a delivery failed for good (a refused address,
 	// a redirect, a 4xx other than 408, 409, 425 and 429).
 	ErrPermanentDelivery = "PermanentDeliveryFailure"
+)
+
+// Error types of activity failures that are retried.
+const (
+	// ErrPartitionBusy: an OwnPartition attempt did not take its partition:
+	// its lock is held elsewhere (an owner that has not noticed it was
+	// replaced), or a less loaded worker should take it.
+	ErrPartitionBusy = "PartitionBusy"
+	// ErrOwnerGone: a worker failed the OwnPartition activity of an owner
+	// whose lock connection is gone (its worker died or froze), so that
+	// Temporal runs it elsewhere without waiting for the heartbeat timeout.
+	ErrOwnerGone = "PartitionOwnerGone"
 )

@@ -123,7 +123,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 }
 
 func (st *stack) startAPI() {
-	h := api.New(api.Config{Store: st.Store, Waker: worker.NewWaker(st.Client, st.TaskQueue, st.Deployment.ID, st.log),
+	h := api.New(api.Config{Store: st.Store, Waker: worker.NewWaker(st.Store, st.log), InsertsNotify: true,
 		AdminKey: adminKey, IngestKey: ingestKey, ViewerKey: viewerKey, Log: st.log, EventRetention: st.opts.eventRetention})
 	srv := httptest.NewServer(h)
 	st.t.Cleanup(srv.Close)

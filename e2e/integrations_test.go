@@ -29,7 +29,7 @@ import (
 // integrationsAPI serves the API of st with the email providers' webhooks
 // configured (test keys), and returns its URL.
 func (st *stack) integrationsAPI(in api.Integrations) string {
-	h := api.New(api.Config{Store: st.Store, Waker: worker.NewWaker(st.Client, st.TaskQueue, st.Deployment.ID, st.log),
+	h := api.New(api.Config{Store: st.Store, Waker: worker.NewWaker(st.Store, st.log), InsertsNotify: true,
 		AdminKey: adminKey, IngestKey: ingestKey, Log: st.log, Integrations: in})
 	srv := httptest.NewServer(h)
 	st.t.Cleanup(srv.Close)

@@ -243,3 +243,27 @@ func TestFrequencyWithoutWindowCountsAnyTimeAndBandColour(t *testing.T) {
 	require.Equal(t, "loyal", band)
 	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM scores WHERE contact_id = 'liv' AND band_color = 'gold'`))
 }
+
+// The decay of a score crossing a mark that only a flow trigger names (no
+// band or threshold there) is timed: the contact falls due at the exact
+// second the score drops below 20, and the flow runs then.
+func TestDecayCrossingOfAFlowTriggerIsTimed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, `[
+{"kind": "score_model", "id": "m", "name": "M", "decay": {"half_life": "1d"},
+ "engagement": [{"id": "demo", "on": {"type": "event", "event": "demo"}, "points": 40}]},
+{"kind": "flow", "id": "cooling", "name": "Cooling", "trigger": {"type": "score_threshold_crossed", "model": "m", "score": 20, "direction": "down"},
+ "entry": "every_time", "steps": [{"id": "tag", "type": "add_tag", "tag": "cooling"}]}]`)
+	b.send(t, store.EventRow{ID: "d1", ContactID: "dan", Type: "demo"})
+	b.applyAll(t)
+	// 40·2^(−t/1d) rounds below 20 (to 19.99) first at t = 86,432 s.
+	want := b.now.Add(86432 * time.Second)
+	var next time.Time
+	require.NoError(t, b.store.Pool.QueryRow(context.Background(), `SELECT next_due_at FROM contacts WHERE id = 'dan'`).Scan(&next))
+	require.Equal(t, want, next.UTC())
+	b.now = want
+	b.applyAll(t)
+	score, _ := b.score(t, "dan", "m")
+	require.Equal(t, 19.99, score)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM contacts WHERE id = 'dan' AND 'cooling' = ANY(tags)`))
+}

@@ -110,7 +110,18 @@ func redact(databaseURL string) string {
 	return u.Redacted()
 }
 
-// InTx runs fn in a transaction, committing when fn returns nil.
+// InTx runs fn in a transaction, committing when fn returns nil. When ctx
+// carries a partition fence (WithPartitionFence), the transaction first
+// checks that its owner still owns the partition (see partition_fence.go).
 func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.Pool, fn)
+	f, fenced := ctx.Value(fenceKey{}).(partitionFence)
+	if !fenced {
+		return pgx.BeginFunc(ctx, s.Pool, fn)
+	}
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if err := f.check(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }

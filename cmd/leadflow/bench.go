@@ -66,6 +66,9 @@ difference fails the run (exit 1). --quick finishes in under two minutes.`, stde
 	fs.Float64Var(&cfg.Rate, "rate", 0, "send leadflow's events at this rate (events/s) instead of as fast as acknowledged")
 	fs.DurationVar(&cfg.HalfRateTime, "half-rate-time", 0, "how long leadflow runs at half its measured rate, for latency (default 30s; --quick 6s; 0: none)")
 	fs.StringVar(&base, "baselines", "naive,entity,ceiling", "baselines to run (comma-separated; empty for none)")
+	fs.Float64Var(&cfg.FixedRate, "fixed-rate", 500, "rate (events/s) of the fixed-rate latency phase (p99 acceptance→score, target < 100ms)")
+	fs.DurationVar(&cfg.FixedRateTime, "fixed-rate-time", 0, "how long the fixed-rate latency phase runs (default 20s; --quick 4s; 0: none)")
+	fs.BoolVar(&cfg.Failover, "failover", true, "with a --workers list, kill -9 one worker after each step of two or more and measure how long until its partitions are owned by the others (target ≤ 10s)")
 	fs.DurationVar(&cfg.BaselineTime, "baseline-time", 0, "longest a baseline is fed events (default 30s; --quick 5s)")
 	fs.IntVar(&cfg.Senders, "clients", 4, "concurrent HTTP clients")
 	fs.IntVar(&cfg.BatchSize, "batch", 100, "events per request")
@@ -98,6 +101,13 @@ difference fails the run (exit 1). --quick finishes in under two minutes.`, stde
 	}
 	if flagSet(fs, "half-rate-time") && cfg.HalfRateTime <= 0 {
 		cfg.HalfRateTime = -1 // none
+	}
+	if flagSet(fs, "fixed-rate-time") && cfg.FixedRateTime <= 0 {
+		cfg.FixedRateTime = -1 // none
+	}
+	if cfg.FixedRate <= 0 {
+		fmt.Fprintf(stderr, "leadflow bench: --fixed-rate %g: use a rate above 0 events/s\n", cfg.FixedRate)
+		return 2
 	}
 	cfg.DatabaseURL = c.DatabaseURL
 	cfg.Dists = splitList(dists)

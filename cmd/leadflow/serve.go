@@ -134,7 +134,8 @@ func startAPI(c *config, s *store.Store, tc client.Client, log zerolog.Logger) (
 	}
 	handler := api.New(api.Config{
 		Store:          s,
-		Waker:          worker.NewWaker(tc, c.TaskQueue, c.Deployment.ID, log),
+		Waker:          worker.NewWaker(s, log),
+		InsertsNotify:  true,
 		AdminKey:       c.AdminKey,
 		IngestKey:      c.IngestKey,
 		ViewerKey:      os.Getenv("LEADFLOW_VIEWER_KEY"), // the console's read-only sign-in
