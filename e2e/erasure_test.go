@@ -16,6 +16,7 @@ import (
 
 	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/egress"
+	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/worker"
 )
 
@@ -308,8 +309,13 @@ func TestEventRetention(t *testing.T) {
 		}
 		return slices.Equal(ids, []string{"n1"})
 	})
-	sweeps, err := st.Store.RetentionSweeps(ctx, 10)
-	require.NoError(t, err)
+	var sweeps []store.RetentionSweep
+	waitFor(t, 10*time.Second, "the sweep recorded", func() bool { // after its last delete
+		var err error
+		sweeps, err = st.Store.RetentionSweeps(ctx, 10)
+		require.NoError(t, err)
+		return len(sweeps) > 0
+	})
 	require.Len(t, sweeps, 1)
 	require.Equal(t, int64(2), sweeps[0].Deleted)
 	require.Equal(t, 90*24*time.Hour, sweeps[0].Horizon)
@@ -328,6 +334,6 @@ func TestEventRetention(t *testing.T) {
 
 	// Without a horizon the schedule is removed.
 	require.NoError(t, worker.EnsureRetention(ctx, st.Client, st.TaskQueue, st.Deployment.ID, 0))
-	_, err = h.Describe(ctx)
+	_, err := h.Describe(ctx)
 	require.Error(t, err)
 }
