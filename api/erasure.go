@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -60,8 +61,12 @@ func (s *server) deleteContact(w http.ResponseWriter, r *http.Request) {
 	} else {
 		s.log.Info().Str("erased_by", by).Int("runs_cancelled", res.Erased.RunsCancelled).
 			Msg("contact erased") // never the contact id: the log would keep it
-		if res.Erased.Runs > 0 {
-			s.wake(r.Context(), []int{res.Partition})
+		if res.Erased.Runs > 0 && s.cfg.Waker != nil {
+			// Not an event insert: the database does not wake the
+			// partition by itself (InsertsNotify), so it is woken here.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+			s.cfg.Waker.Wake(ctx, []int{res.Partition})
+			cancel()
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
