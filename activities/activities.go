@@ -47,6 +47,13 @@ type Activities struct {
 	// Deployment is this worker's deployment, read from its database when
 	// the worker starts: work naming another one is refused (deployment.go).
 	Deployment store.Deployment
+	// Namespace is Client's Temporal namespace, for the calls the SDK
+	// client does not wrap: deleting the workflow histories of an erased
+	// contact's runs (empty: they are left to the namespace's retention).
+	Namespace string
+	// EventRetention is how long applied events are kept
+	// (LEADFLOW_EVENT_RETENTION); zero keeps them for ever (retention.go).
+	EventRetention time.Duration
 }
 
 func (a *Activities) now() time.Time {

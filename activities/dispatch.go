@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"sync"
 
+	"go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/leadflow/leadflow/contract"
@@ -20,9 +22,9 @@ const dispatchConcurrency = 16
 
 // dispatch hands the partition's outbox to Temporal. Rows of one workflow
 // are sent in order (a run's start before its signals); different
-// workflows in parallel. Starting a workflow that already exists and
-// signalling one that has finished count as done: outbox rows may be
-// dispatched more than once after a crash.
+// workflows in parallel. Starting a workflow that already exists, and
+// signalling or cancelling one that has finished, count as done: outbox
+// rows may be dispatched more than once after a crash.
 func (a *Activities) dispatch(ctx context.Context, partition int) error {
 	for {
 		items, err := a.Store.PendingOutbox(ctx, partition, 500)
@@ -155,6 +157,8 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 		if errors.As(err, &nf) {
 			return nil // the run's workflow already ended
 		}
+	case contract.OutboxCancelRun:
+		return a.cancelRun(ctx, id)
 	case contract.OutboxSyncSchedule:
 		var s contract.ScheduleSync
 		if err := json.Unmarshal(it.Payload, &s); err != nil {
@@ -169,4 +173,27 @@ func (a *Activities) dispatchOne(ctx context.Context, it store.OutboxItem) error
 		return nil
 	}
 	return err
+}
+
+// cancelRun stops the workflow of a run whose contact was erased (the run
+// is cancelled in the database already; a run workflow ends when its wait
+// is cancelled) and deletes its history, which names the contact in the
+// run id, rather than leaving it to the namespace's retention. A workflow
+// that never started, or is gone already, counts as done.
+func (a *Activities) cancelRun(ctx context.Context, id string) error {
+	err := a.Client.CancelWorkflow(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if err != nil && !errors.As(err, &nf) {
+		return err
+	}
+	if a.Namespace == "" {
+		return nil
+	}
+	_, err = a.Client.WorkflowService().DeleteWorkflowExecution(ctx, &workflowservice.DeleteWorkflowExecutionRequest{
+		Namespace: a.Namespace, WorkflowExecution: &common.WorkflowExecution{WorkflowId: id},
+	})
+	if err != nil && !errors.As(err, &nf) {
+		return err
+	}
+	return nil
 }

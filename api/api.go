@@ -74,6 +74,10 @@ type Config struct {
 	// Limits are the rate limit per client and the cap on requests served
 	// at once (see Limits; the zero value means the defaults).
 	Limits Limits
+	// EventRetention is the event retention horizon
+	// (LEADFLOW_EVENT_RETENTION; zero: none): publishing a definition that
+	// reads events further back is refused.
+	EventRetention time.Duration
 }
 
 // Limits of the API.
@@ -245,6 +249,7 @@ func (s *server) routes() []route {
 		{"POST", "/v1/contacts/import", admin, s.postContactsImport},
 		{"GET", "/v1/contacts", admin, s.getContacts},
 		{"GET", "/v1/contacts/{contact_id}", admin, s.getContact},
+		{"DELETE", "/v1/contacts/{contact_id}", admin, s.deleteContact},
 		{"GET", "/v1/contacts/{contact_id}/score-history", admin, s.getScoreHistory},
 		{"GET", "/v1/leads", admin, s.getLeads},
 		{"GET", "/v1/tasks", admin, s.getTasks},

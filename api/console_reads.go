@@ -76,6 +76,7 @@ type stepStatsJSON struct {
 	Completed int64  `json:"completed"`
 	Exited    int64  `json:"exited"`
 	Failed    int64  `json:"failed"`
+	Cancelled int64  `json:"cancelled"` // their contact was erased
 }
 
 type definitionStatsResponse struct {
@@ -85,8 +86,8 @@ type definitionStatsResponse struct {
 }
 
 // getDefinitionStats counts a flow's runs per step: running and waiting at
-// the step they are on, completed, exited and failed at the step they
-// ended on.
+// the step they are on, completed, exited, failed and cancelled (their
+// contact was erased) at the step they ended on.
 func (s *server) getDefinitionStats(w http.ResponseWriter, r *http.Request) {
 	var p problems
 	query(r, &p)
@@ -134,6 +135,8 @@ func (s *server) getDefinitionStats(w http.ResponseWriter, r *http.Request) {
 				st.Exited += c.Runs
 			case "failed":
 				st.Failed += c.Runs
+			case "cancelled":
+				st.Cancelled += c.Runs
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/leadflow/leadflow/engine"
 	"github.com/leadflow/leadflow/flows"
+	"github.com/leadflow/leadflow/retention"
 	"github.com/leadflow/leadflow/store"
 )
 
@@ -65,6 +66,20 @@ func (s *server) postDefinitions(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(errs) > 0 {
 		writeError(w, http.StatusUnprocessableEntity, "invalid definitions", flowDetails(errs)...)
+		return
+	}
+	var short *retention.TooShortError
+	if err := retention.Check(s.cfg.EventRetention, docs); errors.As(err, &short) {
+		path := short.Need.Path
+		if isArray {
+			for i, d := range docs {
+				if d.ID() == short.Need.Definition {
+					path = index("", i) + "." + path
+					break
+				}
+			}
+		}
+		writeError(w, http.StatusUnprocessableEntity, "invalid definitions", detail{Path: path, Message: short.Error()})
 		return
 	}
 	results, err := engine.Publish(r.Context(), s.cfg.Store, docs)

@@ -45,9 +45,9 @@ func (s *server) getDeliveries(w http.ResponseWriter, r *http.Request) {
 	q := query(r, &p, "status", "limit", "cursor")
 	dq := store.DeliveryQuery{Status: q.Get("status"), Limit: intParam(q, "limit", 50, 1, 1000, &p)}
 	switch dq.Status {
-	case "", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed:
+	case "", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed, store.DeliveryCancelled:
 	default:
-		p.add("status", "%q is not a delivery status; use pending, delivered or failed", dq.Status)
+		p.add("status", "%q is not a delivery status; use pending, delivered, failed or cancelled", dq.Status)
 	}
 	if c := q.Get("cursor"); c != "" {
 		n, err := strconv.ParseInt(c, 10, 64)

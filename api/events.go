@@ -23,10 +23,14 @@ var validate = validator.New()
 // request's events in order (generated ones included).
 // Conflicts (Segment routes only) were events whose id was already used
 // for a different event: acknowledged as Segment does but not stored.
+// Erased (Segment routes and integrations only) were events naming an
+// erased contact: acknowledged, never stored (POST /v1/events and
+// POST /v1/contacts refuse them with 410).
 type acceptedResponse struct {
 	Accepted   int      `json:"accepted"`
 	Duplicates int      `json:"duplicates"`
 	Conflicts  int      `json:"conflicts,omitempty"`
+	Erased     int      `json:"erased,omitempty"`
 	IDs        []string `json:"ids"`
 }
 
@@ -276,9 +280,14 @@ func (s *server) accept(r *http.Request, in incoming, p *problems) (acceptedResp
 		}
 		return acceptedResponse{}, &requestError{status: http.StatusConflict, msg: msg + "; nothing of this request was stored", details: details}
 	}
+	var erased *store.ErasedContactError
+	if errors.As(err, &erased) {
+		return acceptedResponse{}, s.erasedRefusal(in, erased)
+	}
 	if err != nil {
 		return acceptedResponse{}, err
 	}
+	s.logErased(in.events, res, in.source)
 	if res.Conflicts > 0 {
 		metrics.EventsConflicts.WithLabelValues(in.source).Add(float64(res.Conflicts))
 		for i, o := range res.Outcomes {
@@ -290,7 +299,7 @@ func (s *server) accept(r *http.Request, in incoming, p *problems) (acceptedResp
 	}
 	metrics.EventsAccepted.WithLabelValues(in.source).Add(float64(res.Inserted))
 	s.wake(ctx, res.Partitions)
-	return acceptedResponse{Accepted: res.Inserted, Duplicates: res.Duplicates, Conflicts: res.Conflicts, IDs: ids}, nil
+	return acceptedResponse{Accepted: res.Inserted, Duplicates: res.Duplicates, Conflicts: res.Conflicts, Erased: res.Erased, IDs: ids}, nil
 }
 
 // failIngest answers an error of an ingestion route, counting refusals.

@@ -439,6 +439,7 @@ func (s *server) postContactsImport(w http.ResponseWriter, r *http.Request) {
 	now := s.cfg.Now()
 	out := importResponse{Rows: len(rows), Rejected: []importRejection{}}
 	var events []store.EventRow
+	var lines []int
 	for _, row := range rows {
 		if row.err != "" {
 			out.Rejected = append(out.Rejected, importRejection{Line: row.line, Reason: row.err})
@@ -451,6 +452,7 @@ func (s *server) postContactsImport(w http.ResponseWriter, r *http.Request) {
 		}
 		e.OccurredAt = now
 		events = append(events, e)
+		lines = append(lines, row.line)
 	}
 	if len(events) > 0 {
 		res, err := s.cfg.Store.AppendEvents(r.Context(), events, store.ConflictSkip)
@@ -461,6 +463,11 @@ func (s *server) postContactsImport(w http.ResponseWriter, r *http.Request) {
 		metrics.EventsAccepted.WithLabelValues(metrics.SourceContacts).Add(float64(res.Inserted))
 		s.wake(r.Context(), res.Partitions)
 		out.Accepted, out.Duplicates = res.Inserted, res.Duplicates+res.Conflicts
+		for i, o := range res.Outcomes {
+			if o == store.EventErased {
+				out.Rejected = append(out.Rejected, importRejection{Line: lines[i], Reason: erasedReason})
+			}
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

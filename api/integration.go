@@ -186,9 +186,10 @@ func (s *server) acceptRecords(w http.ResponseWriter, r *http.Request, provider 
 				}
 			}
 		}
+		s.logErased(pr.events, out, provider)
 		metrics.EventsAccepted.WithLabelValues(provider).Add(float64(out.Inserted))
 		s.wake(ctx, out.Partitions)
-		res.Accepted, res.Duplicates, res.Conflicts = out.Inserted, out.Duplicates, out.Conflicts
+		res.Accepted, res.Duplicates, res.Conflicts, res.Erased = out.Inserted, out.Duplicates, out.Conflicts, out.Erased
 		for _, e := range pr.events {
 			res.IDs = append(res.IDs, e.ID)
 		}

@@ -171,6 +171,9 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("contact_id")
 	v, models, err := s.contactView(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
+		if s.gone(w, r, id) {
+			return
+		}
 		s.contactNotFound(w, r, id)
 		return
 	}
@@ -230,6 +233,9 @@ func (s *server) getScoreHistory(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("contact_id")
 	v, models, err := s.contactView(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
+		if s.gone(w, r, id) {
+			return
+		}
 		s.contactNotFound(w, r, id)
 		return
 	}
@@ -402,9 +408,9 @@ func (s *server) getTasks(w http.ResponseWriter, r *http.Request) {
 	tq := store.TasksQuery{ContactID: q.Get("contact_id"), Assignee: q.Get("assignee"), Status: q.Get("status"),
 		Limit: intParam(q, "limit", 50, 1, 1000, &p)}
 	switch tq.Status {
-	case "", "none", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed:
+	case "", "none", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed, store.DeliveryCancelled:
 	default:
-		p.add("status", "%q is not a delivery status; use none, pending, delivered or failed", tq.Status)
+		p.add("status", "%q is not a delivery status; use none, pending, delivered, failed or cancelled", tq.Status)
 	}
 	if err := p.err(); err != nil {
 		s.fail(w, r, err)
@@ -492,7 +498,8 @@ func (s *server) getAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 // existingContact reads the {contact_id} of the path and answers 404 when
-// no such contact exists (false: the answer is written).
+// no such contact exists, 410 when it was erased (false: the answer is
+// written).
 func (s *server) existingContact(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("contact_id")
 	ok, err := s.cfg.Store.ContactExists(r.Context(), id)
@@ -501,6 +508,9 @@ func (s *server) existingContact(w http.ResponseWriter, r *http.Request) (string
 		return "", false
 	}
 	if !ok {
+		if s.gone(w, r, id) {
+			return "", false
+		}
 		s.contactNotFound(w, r, id)
 		return "", false
 	}

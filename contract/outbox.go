@@ -11,9 +11,12 @@ const (
 	OutboxStartRun  OutboxKind = "start_run"  // start a RunWorkflow; payload Wait
 	OutboxSignalRun OutboxKind = "signal_run" // signal a waiting run; payload RunSignal
 	OutboxDeliver   OutboxKind = "deliver"    // start a DeliveryWorkflow; payload DeliveryInput
+	// OutboxCancelRun cancels a run's workflow (its contact was erased);
+	// payload empty. The row forgets the workflow id once dispatched.
+	OutboxCancelRun OutboxKind = "cancel_run"
 )
 
 // OutboxKinds lists every outbox kind.
 func OutboxKinds() []OutboxKind {
-	return []OutboxKind{OutboxStartRun, OutboxSignalRun, OutboxDeliver, OutboxSyncSchedule}
+	return []OutboxKind{OutboxStartRun, OutboxSignalRun, OutboxDeliver, OutboxSyncSchedule, OutboxCancelRun}
 }

@@ -22,6 +22,7 @@ func TestOutboxPayloadsRoundTripToWorkflowInputs(t *testing.T) {
 		OutboxSignalRun:    func() any { return new(RunSignal) },
 		OutboxDeliver:      func() any { return new(DeliveryInput) },
 		OutboxSyncSchedule: func() any { return new(ScheduleSync) },
+		OutboxCancelRun:    func() any { return new(CancelRun) },
 	}
 	require.Len(t, cases, len(OutboxKinds()), "every outbox kind has a payload case")
 	for _, kind := range OutboxKinds() {

@@ -10,6 +10,7 @@ const (
 	RunCompleted RunStatus = "completed" // reached the end of its steps
 	RunExited    RunStatus = "exited"    // an exit step, or the step limit
 	RunFailed    RunStatus = "failed"    // its resume failed for good
+	RunCancelled RunStatus = "cancelled" // its contact was erased
 )
 
 // Active reports whether a run with this status may still change.

@@ -82,6 +82,8 @@ type stackOptions struct {
 	webhookAllow     string
 	webhookSecret    string
 	deliveryRetryFor time.Duration
+	// eventRetention: LEADFLOW_EVENT_RETENTION of the API and the worker.
+	eventRetention time.Duration
 }
 
 func newStack(t *testing.T, opts stackOptions) *stack {
@@ -122,7 +124,7 @@ func newStack(t *testing.T, opts stackOptions) *stack {
 
 func (st *stack) startAPI() {
 	h := api.New(api.Config{Store: st.Store, Waker: worker.NewWaker(st.Store, st.log), InsertsNotify: true,
-		AdminKey: adminKey, IngestKey: ingestKey, ViewerKey: viewerKey, Log: st.log})
+		AdminKey: adminKey, IngestKey: ingestKey, ViewerKey: viewerKey, Log: st.log, EventRetention: st.opts.eventRetention})
 	srv := httptest.NewServer(h)
 	st.t.Cleanup(srv.Close)
 	st.URL = srv.URL
@@ -134,8 +136,10 @@ func (st *stack) startWorker() {
 	acts := &activities.Activities{
 		Engine: engine.New(st.Store, st.CRMURL, st.log), Store: st.Store, Client: st.Client,
 		TaskQueue: st.TaskQueue, Log: st.log, Deployment: st.Deployment,
-		HTTP:       egress.NewClient(egress.MustParseAllow(st.opts.webhookAllow), 5*time.Second),
-		Deliveries: activities.DeliveryOptions{Signer: signer, RetryFor: st.opts.deliveryRetryFor},
+		HTTP:           egress.NewClient(egress.MustParseAllow(st.opts.webhookAllow), 5*time.Second),
+		Deliveries:     activities.DeliveryOptions{Signer: signer, RetryFor: st.opts.deliveryRetryFor},
+		EventRetention: st.opts.eventRetention,
+		Namespace:      temporalServer.Namespace(),
 	}
 	w := worker.New(st.Client, st.TaskQueue, acts, sdkworker.Options{Identity: worker.Identity(st.Deployment.ID)})
 	require.NoError(st.t, w.Start())

@@ -93,7 +93,7 @@ func leadsPageSQL(q LeadsPageQuery) (string, []any) {
 	return `SELECT c.id, c.email, s.score::float8, s.score::text, s.band, c.stage, c.disqualified,
 		coalesce(c.account_id, ''), s.updated_at, coalesce(c.fields->>'owner', ''), c.updated_at
 		FROM ` + from + ` JOIN contacts c ON c.id = s.contact_id
-		WHERE s.model = $1
+		WHERE s.model = $1 AND c.erased_at IS NULL
 		  AND ($2 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $2))
 		  AND ($3::boolean IS NULL OR c.disqualified = $3)
 		  AND ($4 = '' OR c.fields->>'owner' = $4)

@@ -47,7 +47,7 @@ var contactsPageSQL = `SELECT c.id, c.email, c.fields, c.tags, c.account_id, c.s
 	FROM (SELECT id, email, fields, tags, coalesce(account_id, '') AS account_id, stage, disqualified,
 			disqualified_reason, created_at, updated_at
 		FROM contacts c
-		WHERE ($1 = '' OR c.stage = $1)
+		WHERE c.erased_at IS NULL AND ($1 = '' OR c.stage = $1)
 		  AND ($2 = '' OR c.account_id = $2)
 		  AND ($3 = '' OR $3 = ANY (c.tags))
 		  AND ($4 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $4))

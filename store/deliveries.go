@@ -37,6 +37,8 @@ const (
 	DeliveryPending   = "pending"
 	DeliveryDelivered = "delivered"
 	DeliveryFailed    = "failed"
+	// DeliveryCancelled: the contact was erased before it was delivered.
+	DeliveryCancelled = "cancelled"
 )
 
 const deliveryColumns = `id, kind, crm_task_id, url, body, headers, idem_key, status, attempts, last_error, response_code,
@@ -100,8 +102,11 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, id int64, status stri
 			last_attempt_at = $5,
 			delivered_at = CASE WHEN $2 = 'delivered' THEN $5 ELSE delivered_at END,
 			failed_at = CASE WHEN $2 = 'failed' THEN $5 ELSE NULL END
-			WHERE id = $1 RETURNING crm_task_id`,
+			WHERE id = $1 AND status <> 'cancelled' RETURNING crm_task_id`,
 			id, status, code, errText, at).Scan(&taskID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // cancelled meanwhile (its contact was erased): nothing to record
+		}
 		if err != nil {
 			return fmt.Errorf("error recording delivery %d: %w", id, err)
 		}

@@ -52,6 +52,9 @@ const (
 	// EventConflict: the id was in the log with different content; nothing
 	// was written.
 	EventConflict
+	// EventErased: the event names an erased contact (its contact id or
+	// an email it was seen with); nothing was written.
+	EventErased
 )
 
 // ConflictPolicy says what AppendEvents does when an event conflicts.
@@ -69,9 +72,9 @@ const (
 // AppendResult reports an append: one outcome per event, in order, the
 // counts and the partitions that received new events.
 type AppendResult struct {
-	Outcomes                        []EventOutcome
-	Inserted, Duplicates, Conflicts int
-	Partitions                      []int
+	Outcomes                                []EventOutcome
+	Inserted, Duplicates, Conflicts, Erased int
+	Partitions                              []int
 }
 
 // EventConflictError is returned by AppendEvents with ConflictRefuse: the
@@ -102,6 +105,11 @@ const sameEventSQL = `SELECT type = $2 AND contact_id = $3 AND properties = $4::
 // appears twice in events is compared with its first occurrence. With
 // ConflictRefuse any conflict rolls everything back and the error is an
 // *EventConflictError naming every conflicting event.
+//
+// Events naming an erased contact (by its contact id, or an email it was
+// seen with) are never stored: with ConflictRefuse the append is refused
+// as a whole with an *ErasedContactError, with ConflictSkip they are
+// skipped (EventErased) and the others appended.
 func (s *Store) AppendEvents(ctx context.Context, events []EventRow, policy ConflictPolicy) (AppendResult, error) {
 	res := AppendResult{Outcomes: make([]EventOutcome, len(events))}
 	if len(events) == 0 {
@@ -109,7 +117,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []EventRow, policy Conf
 	}
 	parts := map[int]bool{}
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		res.Inserted, res.Duplicates, res.Conflicts = 0, 0, 0
+		res.Inserted, res.Duplicates, res.Conflicts, res.Erased = 0, 0, 0, 0
 		clear(parts)
 		// Events naming a contact that was merged go to the contact it
 		// was merged into.
@@ -132,15 +140,33 @@ func (s *Store) AppendEvents(ctx context.Context, events []EventRow, policy Conf
 				events[i].MergeFrom = "" // already one contact
 			}
 		}
+		erased, err := erasedEvents(ctx, tx, events)
+		if err != nil {
+			return err
+		}
+		if len(erased.Indexes) > 0 && policy == ConflictRefuse {
+			return erased
+		}
+		todo := make([]int, 0, len(events))
+		for i := range events {
+			if erased.has(i) {
+				res.Outcomes[i] = EventErased
+				res.Erased++
+				continue
+			}
+			todo = append(todo, i)
+		}
 		b := &pgx.Batch{}
-		for _, e := range events {
+		for _, i := range todo {
+			e := events[i]
 			b.Queue(`INSERT INTO events (id, contact_id, partition, type, properties, email, traits, tags, account_id, occurred_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
 				e.ID, e.ContactID, PartitionOf(e.ContactID), e.Type, eventProps(e), e.Email, eventTraits(e), e.Tags, e.AccountID, e.OccurredAt)
 		}
 		br := tx.SendBatch(ctx, b)
 		var again []int // events whose id was there already
-		for i, e := range events {
+		for _, i := range todo {
+			e := events[i]
 			tag, err := br.Exec()
 			if err != nil {
 				br.Close()
@@ -164,7 +190,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []EventRow, policy Conf
 			old[i] = true
 		}
 		for i, e := range events {
-			if old[i] || e.MergeFrom == "" || e.MergeFrom == e.ContactID {
+			if old[i] || res.Outcomes[i] == EventErased || e.MergeFrom == "" || e.MergeFrom == e.ContactID {
 				continue
 			}
 			r := MergeRequest{From: e.MergeFrom, Into: e.ContactID, Reason: e.MergeReason}
@@ -328,9 +354,10 @@ func hugeNumber(v any, path string) (string, bool) {
 }
 
 // DueContacts returns up to limit contacts of a partition whose next
-// time-driven change is due at now.
+// time-driven change is due at now. Tombstones of erased contacts never are.
 func DueContacts(ctx context.Context, tx pgx.Tx, partition int, now time.Time, limit int) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT id FROM contacts WHERE partition = $1 AND next_due_at <= $2 ORDER BY next_due_at LIMIT $3`,
+	rows, err := tx.Query(ctx, `SELECT id FROM contacts WHERE partition = $1 AND next_due_at <= $2 AND erased_at IS NULL
+		ORDER BY next_due_at LIMIT $3`,
 		partition, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("error loading due contacts: %w", err)

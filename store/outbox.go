@@ -36,12 +36,14 @@ func (s *Store) PendingOutbox(ctx context.Context, partition, limit int) ([]Outb
 	return out, rows.Err()
 }
 
-// MarkDispatched records outbox rows as done.
+// MarkDispatched records outbox rows as done. A cancel_run row forgets
+// the workflow id it cancelled: it named a contact that was erased.
 func (s *Store) MarkDispatched(ctx context.Context, ids []int64, at time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := s.Pool.Exec(ctx, `UPDATE outbox SET dispatched_at = $2 WHERE id = ANY($1)`, ids, at)
+	_, err := s.Pool.Exec(ctx, `UPDATE outbox SET dispatched_at = $2,
+		workflow_id = CASE WHEN kind = $3 THEN $4 ELSE workflow_id END WHERE id = ANY($1)`, ids, at, string(contract.OutboxCancelRun), ErasedText)
 	if err != nil {
 		return fmt.Errorf("error marking outbox dispatched: %w", err)
 	}

@@ -68,7 +68,7 @@ func MarkReevaluationDue(ctx context.Context, tx pgx.Tx, partition int, now time
 				SELECT id FROM contacts WHERE partition = $1 AND ($2::text IS NULL OR id > $2) ORDER BY id LIMIT $3),
 			due AS (
 				UPDATE contacts c SET next_due_at = $4 FROM slice
-				WHERE c.id = slice.id AND (c.next_due_at IS NULL OR c.next_due_at > $4))
+				WHERE c.id = slice.id AND c.erased_at IS NULL AND (c.next_due_at IS NULL OR c.next_due_at > $4))
 			SELECT count(*)::int, max(id) FROM slice`, partition, cursor, want, now).Scan(&got, &last)
 		if err != nil {
 			return marked, false, fmt.Errorf("error marking contacts of partition %d due for re-evaluation: %w", partition, err)

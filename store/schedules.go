@@ -80,7 +80,7 @@ type HotLead struct {
 }
 
 // HotList returns the leads of a digest, highest score first (ties by
-// contact id). Band is the stored band; the caller places the score read
+// contact id). Tombstones of erased contacts are never leads. Band is the stored band; the caller places the score read
 // in the model's bands.
 func (s *Store) HotList(ctx context.Context, q HotListQuery) ([]HotLead, error) {
 	mins := make([]*string, len(q.Ranges))
@@ -94,7 +94,7 @@ func (s *Store) HotList(ctx context.Context, q HotListQuery) ([]HotLead, error) 
 		FROM (SELECT s.contact_id, s.band, `+decayedScoreSQL("s", "$6::timestamptz", "$7::float8")+` AS score
 			FROM scores s WHERE s.model = $1 OFFSET 0) s
 		JOIN contacts c ON c.id = s.contact_id
-		WHERE NOT c.disqualified
+		WHERE NOT c.disqualified AND c.erased_at IS NULL
 		  AND (cardinality($2::text[]) = 0 OR EXISTS (SELECT 1 FROM unnest($2::text[], $8::text[]) b(lo, hi)
 			WHERE s.score >= b.lo::numeric AND (b.hi IS NULL OR s.score < b.hi::numeric)))
 		  AND ($3 = '' OR EXISTS (SELECT 1 FROM segment_memberships m WHERE m.contact_id = c.id AND m.segment_id = $3))

@@ -89,6 +89,7 @@ func RegisterWorkflows(r interface {
 	r.RegisterWorkflowWithOptions(workflows.PartitionWorkflow, workflow.RegisterOptions{Name: contract.PartitionWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.RunWorkflow, workflow.RegisterOptions{Name: contract.RunWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.DeliveryWorkflow, workflow.RegisterOptions{Name: contract.DeliveryWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.RetentionSweepWorkflow, workflow.RegisterOptions{Name: contract.RetentionWorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.DigestWorkflow, workflow.RegisterOptions{Name: contract.DigestWorkflowName})
 }
 
@@ -101,6 +102,7 @@ func RegisterActivities(r interface {
 	r.RegisterActivityWithOptions(acts.ResumeRun, activity.RegisterOptions{Name: contract.ActivityResumeRun})
 	r.RegisterActivityWithOptions(acts.Deliver, activity.RegisterOptions{Name: contract.ActivityDeliver})
 	r.RegisterActivityWithOptions(acts.GiveUpDelivery, activity.RegisterOptions{Name: contract.ActivityGiveUpDelivery})
+	r.RegisterActivityWithOptions(acts.SweepEvents, activity.RegisterOptions{Name: contract.ActivitySweepEvents})
 	r.RegisterActivityWithOptions(acts.RunDigest, activity.RegisterOptions{Name: contract.ActivityRunDigest})
 }
 

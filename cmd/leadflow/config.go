@@ -19,6 +19,7 @@ import (
 	"github.com/leadflow/leadflow/api"
 	"github.com/leadflow/leadflow/contract"
 	"github.com/leadflow/leadflow/egress"
+	"github.com/leadflow/leadflow/retention"
 	"github.com/leadflow/leadflow/store"
 	"github.com/leadflow/leadflow/temporallog"
 	"github.com/leadflow/leadflow/worker"
@@ -54,6 +55,9 @@ type config struct {
 	// BrowserOrigins are the sites whose pages may send events (CORS);
 	// empty: any.
 	BrowserOrigins []string
+	// EventRetention is how long applied events are kept
+	// (LEADFLOW_EVENT_RETENTION, --event-retention); zero: for ever.
+	EventRetention time.Duration
 
 	envErrors []error // malformed environment values found while binding flags
 }
@@ -171,6 +175,37 @@ func (c *config) deliveries(log zerolog.Logger) (*http.Client, activities.Delive
 		log.Info().Str("allow", a).Msg("deliveries may also reach these non-public destinations")
 	}
 	return egress.NewClient(allow, 15*time.Second), activities.DeliveryOptions{Signer: signer, RetryFor: c.DeliveryRetryFor}, nil
+}
+
+// bindRetention binds the event retention horizon (api, worker and dev).
+func (c *config) bindRetention(fs *flag.FlagSet) {
+	if d, err := retention.ParseHorizon(os.Getenv(retention.EnvVar)); err != nil {
+		c.envErrors = append(c.envErrors, fmt.Errorf("%s: %w", retention.EnvVar, err))
+	} else {
+		c.EventRetention = d
+	}
+	fs.Func("event-retention", `delete applied events older than this ("400d", "8w"; default none: keep them); refused at start when a published definition reads events further back (env LEADFLOW_EVENT_RETENTION)`,
+		func(v string) error {
+			d, err := retention.ParseHorizon(v)
+			if err != nil {
+				return err
+			}
+			c.EventRetention = d
+			return nil
+		})
+}
+
+// checkRetention refuses a horizon that would delete events a published
+// definition reads, naming the definition and its window.
+func (c *config) checkRetention(ctx context.Context, s *store.Store) error {
+	if c.EventRetention <= 0 {
+		return nil
+	}
+	defs, err := s.Definitions(ctx)
+	if err != nil {
+		return err
+	}
+	return retention.CheckDefinitions(c.EventRetention, defs)
 }
 
 func (c *config) bindLog(fs *flag.FlagSet) {

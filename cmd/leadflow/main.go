@@ -72,6 +72,10 @@ const envHelp = `  DATABASE_URL         PostgreSQL URL (default postgres://postg
                        (webhook-id, webhook-timestamp, webhook-signature); several secrets
                        separated by spaces sign with each (rotation). dev generates one.
   LEADFLOW_DELIVERY_RETRY_FOR how long a delivery is retried before it is failed (default 72h)
+  LEADFLOW_EVENT_RETENTION  delete applied events older than this (e.g. 400d; default none:
+                       keep them) in the background; scores do not change. Refused at start
+                       and at publish when a definition reads events further back (an events
+                       condition's or a frequency rule's "within"; no "within" reads all)
   LEADFLOW_METRICS_ADDR  serve /metrics without a key on this address (else on the API
                        address, admin key only)
   LEADFLOW_RATE_LIMIT, LEADFLOW_RATE_BURST  requests/s and burst per API client

@@ -73,6 +73,7 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 	c.bindDatabase(fs)
 	c.bindTemporal(fs)
 	c.bindAPI(fs)
+	c.bindRetention(fs)
 	c.bindLog(fs)
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
@@ -99,6 +100,10 @@ func runAPI(args []string, stdout, stderr io.Writer) int {
 	}
 	defer s.Close()
 	if err := c.loadDeployment(ctx, s, log, "api"); err != nil {
+		log.Error().Err(err).Msg("cannot start the API")
+		return 1
+	}
+	if err := c.checkRetention(ctx, s); err != nil {
 		log.Error().Err(err).Msg("cannot start the API")
 		return 1
 	}
@@ -138,6 +143,7 @@ func startAPI(c *config, s *store.Store, tc client.Client, log zerolog.Logger) (
 		Integrations:   c.Integrations,
 		BrowserOrigins: c.BrowserOrigins,
 		Limits:         c.Limits,
+		EventRetention: c.EventRetention,
 		Ready: func(ctx context.Context) error {
 			if err := s.Pool.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
@@ -179,6 +185,7 @@ func runWorker(args []string, stdout, stderr io.Writer) int {
 	c.bindDatabase(fs)
 	c.bindTemporal(fs)
 	c.bindWorker(fs)
+	c.bindRetention(fs)
 	c.bindMetrics(fs)
 	c.bindLog(fs)
 	if err := fs.Parse(args); err != nil {
@@ -228,15 +235,20 @@ func startWorker(ctx context.Context, c *config, s *store.Store, tc client.Clien
 	if err != nil {
 		return nil, err
 	}
+	if err := c.checkRetention(ctx, s); err != nil {
+		return nil, err
+	}
 	acts := &activities.Activities{
-		Engine:     engine.New(s, c.CRMWebhookURL, log.With().Str("component", "engine").Logger()),
-		Store:      s,
-		Client:     tc,
-		TaskQueue:  c.TaskQueue,
-		Log:        log,
-		HTTP:       hc,
-		Deliveries: deliveries,
-		Deployment: c.Deployment,
+		Engine:         engine.New(s, c.CRMWebhookURL, log.With().Str("component", "engine").Logger()),
+		Store:          s,
+		Client:         tc,
+		TaskQueue:      c.TaskQueue,
+		Log:            log,
+		HTTP:           hc,
+		Deliveries:     deliveries,
+		Deployment:     c.Deployment,
+		EventRetention: c.EventRetention,
+		Namespace:      c.Namespace,
 	}
 	if err := c.checkTaskQueue(ctx, tc, log); err != nil {
 		return nil, err
@@ -246,6 +258,10 @@ func startWorker(ctx context.Context, c *config, s *store.Store, tc client.Clien
 		return nil, fmt.Errorf("error starting the Temporal worker: %w", err)
 	}
 	if err := worker.EnsurePartitions(ctx, tc, c.TaskQueue, c.Deployment.ID); err != nil {
+		w.Stop()
+		return nil, err
+	}
+	if err := worker.EnsureRetention(ctx, tc, c.TaskQueue, c.Deployment.ID, c.EventRetention); err != nil {
 		w.Stop()
 		return nil, err
 	}
