@@ -44,8 +44,11 @@ func TestSegmentLibraryCalls(t *testing.T) {
 			Color string  `json:"color"`
 		} `json:"scores"`
 	}
-	require.Equal(t, 200, st.do("GET", "/v1/accounts/acme", adminKey, nil, &acct))
-	require.Equal(t, "Acme", acct.Name)
+	// The group call may be applied after the score reached 35 (events
+	// are applied as they commit): wait for the account too.
+	require.Eventually(t, func() bool {
+		return st.do("GET", "/v1/accounts/acme", adminKey, nil, &acct) == 200 && acct.Name == "Acme"
+	}, 10*time.Second, 50*time.Millisecond, "the account exists with its name")
 	require.Equal(t, 35.0, acct.Scores["main"].Score)
 	require.Equal(t, "hot", acct.Scores["main"].Band)
 	require.NotEmpty(t, acct.Scores["main"].Color)
