@@ -71,6 +71,9 @@ type Config struct {
 	// may send events from a browser (CORS on the Segment routes); empty
 	// allows every origin.
 	BrowserOrigins []string
+	// CRMWebhookURL receives the CRM tasks a merge creates (a threshold the
+	// merged scores cross together), as the worker's CRM_WEBHOOK_URL.
+	CRMWebhookURL string
 	// Limits are the rate limit per client and the cap on requests served
 	// at once (see Limits; the zero value means the defaults).
 	Limits Limits
@@ -133,7 +136,7 @@ func New(cfg Config) http.Handler {
 	}
 	s := &server{cfg: cfg, log: cfg.Log, integrations: newIntegrations(cfg.Integrations), protector: newProtector(cfg.Limits, time.Now)}
 	if cfg.Store != nil {
-		s.engine = engine.New(cfg.Store, "", cfg.Log)
+		s.engine = engine.New(cfg.Store, cfg.CRMWebhookURL, cfg.Log)
 	}
 	routes := s.routes()
 	mux := http.NewServeMux()

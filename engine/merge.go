@@ -72,9 +72,19 @@ func (e *Engine) Merge(ctx context.Context, from, into, reason string, now time.
 				return err
 			}
 			m.Reason = reason
-			out, err := store.WriteMerge(ctx, tx, m)
+			out, err := store.WriteMerge(ctx, tx, m.MergedContact)
 			if err != nil {
 				return err
+			}
+			if len(m.tasks) > 0 {
+				ch := store.NewChanges(now)
+				for _, t := range m.tasks {
+					ch.Tasks = append(ch.Tasks, e.taskRow(survivor, store.PartitionOf(survivor), t))
+				}
+				if err := ch.Write(ctx, tx); err != nil {
+					return err
+				}
+				out.Tasks += len(m.tasks)
 			}
 			res.Merged, res.MergeOutcome = true, out
 			res.Scores = map[string]float64{}
@@ -93,11 +103,25 @@ func (e *Engine) Merge(ctx context.Context, from, into, reason string, now time.
 	return res, nil
 }
 
+// merged is the survivor of a merge as replayed, with the CRM tasks of the
+// threshold crossings that only the merged history reaches.
+type merged struct {
+	store.MergedContact
+	tasks []contact.Task
+}
+
 // replayMerged derives the survivor of a merge by replaying both contacts'
-// applied events through the core.
-func (e *Engine) replayMerged(ctx context.Context, tx pgx.Tx, from, into string, now time.Time) (store.MergedContact, error) {
-	m := store.MergedContact{From: from, Into: into, At: now}
+// applied events through the core. The replay sends nothing, except the
+// CRM tasks of threshold crossings beyond the most either contact had
+// recorded: those crossings happen because of the merge (the two scores
+// together reach the threshold), so sales hears of them now, once.
+func (e *Engine) replayMerged(ctx context.Context, tx pgx.Tx, from, into string, now time.Time) (merged, error) {
+	m := merged{MergedContact: store.MergedContact{From: from, Into: into, At: now}}
 	cat, err := e.cache.load(ctx, tx)
+	if err != nil {
+		return m, err
+	}
+	crossed, err := store.ThresholdCrossings(ctx, tx, []string{from, into})
 	if err != nil {
 		return m, err
 	}
@@ -111,6 +135,15 @@ func (e *Engine) replayMerged(ctx context.Context, tx pgx.Tx, from, into string,
 	h.Observe = func(_ time.Time, _ contact.Input, fx *contact.Effects) {
 		ledger = append(ledger, fx.Ledger...)
 		expired = append(expired, fx.Expired...)
+		for _, t := range fx.Tasks {
+			if t.ThresholdID != "" && t.Crossing > crossed[store.ThresholdKey(t.Model, t.ThresholdID)] {
+				t.CreatedAt = now
+				if t.Body != nil {
+					t.Body["created_at"] = now.UTC().Format(time.RFC3339)
+				}
+				m.tasks = append(m.tasks, t)
+			}
+		}
 	}
 	for _, ev := range events {
 		in := contact.Event{ID: ev.ID, Type: ev.Type, OccurredAt: ev.OccurredAt, Properties: ev.Properties,

@@ -159,3 +159,30 @@ func TestMergeUnderConcurrentEvents(t *testing.T) {
 	require.Zero(t, b.count(t, `SELECT count(*) FROM events WHERE contact_id = 'anon-3'`))
 	require.Zero(t, b.count(t, `SELECT count(*) FROM contacts WHERE id = 'anon-3'`))
 }
+
+// Two contacts below the MQL threshold (5) whose scores together cross it:
+// the crossing happens because of the merge, so its task is created now,
+// once; a crossing one of them had already made creates none.
+func TestMergeCrossingOnlyTogether(t *testing.T) {
+	t.Parallel()
+	b := setup(t, mergeModel)
+	ctx := context.Background()
+	b.send(t, pages("anon-4", 0, 3)...)
+	b.send(t, pages("vic", 0, 3)...)
+	b.send(t, pages("anon-5", 0, 6)...)
+	b.send(t, pages("wes", 0, 1)...)
+	b.applyAll(t)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM crm_tasks`), "anon-5 crossed alone")
+
+	res, err := b.engine.Merge(ctx, "anon-4", "vic", store.MergeManual, b.now)
+	require.NoError(t, err)
+	require.Equal(t, 6.0, res.Scores["web"])
+	require.Equal(t, 1, res.Tasks)
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM crm_tasks WHERE contact_id = 'vic' AND threshold_id = 'mql' AND crossing = 1`))
+
+	res, err = b.engine.Merge(ctx, "anon-5", "wes", store.MergeManual, b.now)
+	require.NoError(t, err)
+	require.Equal(t, 7.0, res.Scores["web"])
+	require.Equal(t, 1, b.count(t, `SELECT count(*) FROM crm_tasks WHERE contact_id = 'wes'`), "the anonymous contact's task moved; none new")
+	require.Equal(t, 2, b.count(t, `SELECT count(*) FROM crm_tasks`))
+}

@@ -94,10 +94,7 @@ func (e *Engine) recordEffects(ch *store.Changes, l *loaded, fx *contact.Effects
 		ch.Segments = append(ch.Segments, store.SegmentChange{ContactID: id, SegmentID: s.SegmentID, Entered: s.Entered, EventID: s.EventID, At: s.At})
 	}
 	for _, t := range fx.Tasks {
-		ch.Tasks = append(ch.Tasks, store.TaskRow{ContactID: id, Partition: part, Title: t.Title, Description: t.Description,
-			Assignee: t.Assignee, DueAt: t.DueAt, Reason: t.Reason, Model: t.Model, ThresholdID: t.ThresholdID, Crossing: t.Crossing,
-			FlowID: t.FlowID, FlowVersion: t.FlowVersion, StepID: t.StepID, RunID: t.RunID, EventID: t.EventID, IdemKey: t.IdemKey,
-			CreatedAt: t.CreatedAt, DeliverTo: e.CRMWebhookURL, Body: t.Body})
+		ch.Tasks = append(ch.Tasks, e.taskRow(id, part, t))
 	}
 	for _, w := range fx.Webhooks {
 		ch.Webhooks = append(ch.Webhooks, store.WebhookRow{Partition: part, URL: w.URL, Body: w.Body, Headers: w.Headers, IdemKey: w.IdemKey, CreatedAt: w.CreatedAt})
@@ -221,4 +218,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// taskRow is the row of a CRM task the core created for contact id.
+func (e *Engine) taskRow(id string, part int, t contact.Task) store.TaskRow {
+	return store.TaskRow{ContactID: id, Partition: part, Title: t.Title, Description: t.Description,
+		Assignee: t.Assignee, DueAt: t.DueAt, Reason: t.Reason, Model: t.Model, ThresholdID: t.ThresholdID, Crossing: t.Crossing,
+		FlowID: t.FlowID, FlowVersion: t.FlowVersion, StepID: t.StepID, RunID: t.RunID, EventID: t.EventID, IdemKey: t.IdemKey,
+		CreatedAt: t.CreatedAt, DeliverTo: e.CRMWebhookURL, Body: t.Body}
 }

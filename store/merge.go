@@ -401,3 +401,24 @@ func RedirectMerged(ctx context.Context, tx pgx.Tx, events []EventRow) ([]EventR
 	}
 	return kept, nil
 }
+
+// ThresholdCrossings returns, per model and threshold ("model/threshold"),
+// the most crossings any of the contacts has recorded.
+func ThresholdCrossings(ctx context.Context, tx pgx.Tx, ids []string) (map[string]int, error) {
+	rows, err := tx.Query(ctx, `SELECT model, threshold_id, max(crossings) FROM threshold_states
+		WHERE contact_id = ANY($1) GROUP BY model, threshold_id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("error reading threshold crossings: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var model, th string
+		var n int
+		if err := rows.Scan(&model, &th, &n); err != nil {
+			return nil, err
+		}
+		out[ThresholdKey(model, th)] = n
+	}
+	return out, rows.Err()
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -144,6 +145,7 @@ func startAPI(c *config, s *store.Store, tc client.Client, log zerolog.Logger) (
 		BrowserOrigins: c.BrowserOrigins,
 		Limits:         c.Limits,
 		EventRetention: c.EventRetention,
+		CRMWebhookURL:  cmp.Or(c.CRMWebhookURL, os.Getenv("CRM_WEBHOOK_URL")),
 		Ready: func(ctx context.Context) error {
 			if err := s.Pool.Ping(ctx); err != nil {
 				return fmt.Errorf("database: %w", err)
