@@ -173,6 +173,9 @@ func TestDecayAndExpiryOnDurableTimers(t *testing.T) {
 	require.Less(t, c.Scores["fading"].Score, 10.0)
 	c = st.eventually("fay", 15*time.Second, func(c contact) bool { return c.Scores["expiring"].Score == 0 })
 	_, totals := st.history("fay")
-	require.Equal(t, c.Scores["fading"].Score, totals["fading"])
+	// Both reads show the exact decayed score at their own moment (the
+	// explanation ends with the decay not yet recorded): with a 4 s
+	// half-life the two requests, milliseconds apart, may differ by a cent.
+	require.InDelta(t, c.Scores["fading"].Score, totals["fading"], 0.05)
 	require.Equal(t, 0.0, totals["expiring"])
 }
