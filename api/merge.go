@@ -93,9 +93,13 @@ func (s *server) mergeContacts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// contactNotFound answers a read of a contact that does not exist: a
-// permanent redirect to the contact it was merged into, else 404.
+// contactNotFound answers a read of a contact that does not exist: 410
+// when it was erased, a permanent redirect to the contact it was merged
+// into, else 404.
 func (s *server) contactNotFound(w http.ResponseWriter, r *http.Request, id string) {
+	if s.gone(w, r, id) {
+		return
+	}
 	into, err := s.cfg.Store.MergedInto(r.Context(), id)
 	if err != nil {
 		s.fail(w, r, err)

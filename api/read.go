@@ -171,9 +171,6 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("contact_id")
 	v, models, err := s.contactView(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		if s.gone(w, r, id) {
-			return
-		}
 		s.contactNotFound(w, r, id)
 		return
 	}
@@ -233,9 +230,6 @@ func (s *server) getScoreHistory(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("contact_id")
 	v, models, err := s.contactView(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		if s.gone(w, r, id) {
-			return
-		}
 		s.contactNotFound(w, r, id)
 		return
 	}
@@ -508,9 +502,6 @@ func (s *server) existingContact(w http.ResponseWriter, r *http.Request) (string
 		return "", false
 	}
 	if !ok {
-		if s.gone(w, r, id) {
-			return "", false
-		}
 		s.contactNotFound(w, r, id)
 		return "", false
 	}
