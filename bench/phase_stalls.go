@@ -4,37 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/leadflow/leadflow/store"
 )
 
 // phaseStall measures the longest stretch during a phase in which a
 // partition held pending events of the phase (id LIKE like) and applied
 // none (measureStalls, without fault windows).
 func (r *runner) phaseStall(ctx context.Context, like string, start time.Time) (Stall, error) {
-	parts := make([][]stallEvent, store.Partitions)
-	err := retryDB(ctx, func() error {
-		for i := range parts {
-			parts[i] = nil
-		}
-		rows, err := r.st.pool.Query(ctx, `SELECT partition, received_at, applied_at FROM events
-			WHERE id LIKE $1 AND applied_at IS NOT NULL`, like)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var p int
-			var e stallEvent
-			if err := rows.Scan(&p, &e.received, &e.applied); err != nil {
-				return err
-			}
-			if p >= 0 && p < len(parts) {
-				parts[p] = append(parts[p], e)
-			}
-		}
-		return rows.Err()
-	})
+	parts, err := r.stallEvents(ctx, `WHERE id LIKE $1 AND applied_at IS NOT NULL`, like)
 	if err != nil {
 		return Stall{}, fmt.Errorf("reading the events of the phase: %w", err)
 	}

@@ -68,30 +68,8 @@ type stallEvent struct{ received, applied time.Time }
 // stalls reads every event of the run since start (but those the poison
 // wrote straight into the log) and measures the partitions' stalls.
 func (r *runner) stalls(ctx context.Context, start time.Time, faults []*FaultResult) (*StallResult, error) {
-	parts := make([][]stallEvent, store.Partitions)
-	err := retryDB(ctx, func() error {
-		for i := range parts {
-			parts[i] = nil
-		}
-		rows, err := r.st.pool.Query(ctx, `SELECT partition, received_at, applied_at FROM events
-			WHERE contact_id LIKE $1 AND received_at >= $2 AND applied_at IS NOT NULL AND NOT (id = ANY($3))`,
-			r.w.Prefix+"%", start, r.st.excludedIDs())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var p int
-			var e stallEvent
-			if err := rows.Scan(&p, &e.received, &e.applied); err != nil {
-				return err
-			}
-			if p >= 0 && p < len(parts) {
-				parts[p] = append(parts[p], e)
-			}
-		}
-		return rows.Err()
-	})
+	parts, err := r.stallEvents(ctx, `WHERE contact_id LIKE $1 AND received_at >= $2 AND applied_at IS NOT NULL AND NOT (id = ANY($3))`,
+		r.w.Prefix+"%", start, r.st.excludedIDs())
 	if err != nil {
 		return nil, fmt.Errorf("reading the events of the fault run: %w", err)
 	}
@@ -238,4 +216,32 @@ func secondsList(xs []float64) string {
 		parts[i] = fmt.Sprintf("p%d %.1f", i, x)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// stallEvents reads, per partition, the arrival and application times of
+// the applied events that where selects.
+func (r *runner) stallEvents(ctx context.Context, where string, args ...any) ([][]stallEvent, error) {
+	parts := make([][]stallEvent, store.Partitions)
+	err := retryDB(ctx, func() error {
+		for i := range parts {
+			parts[i] = nil
+		}
+		rows, err := r.st.pool.Query(ctx, `SELECT partition, received_at, applied_at FROM events `+where, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var p int
+			var e stallEvent
+			if err := rows.Scan(&p, &e.received, &e.applied); err != nil {
+				return err
+			}
+			if p >= 0 && p < len(parts) {
+				parts[p] = append(parts[p], e)
+			}
+		}
+		return rows.Err()
+	})
+	return parts, err
 }
